@@ -1,0 +1,1 @@
+"""Drivers: put a sans-I/O connection on a real socket."""

@@ -1,0 +1,158 @@
+"""Threaded driver: one reader thread and one lock around every call into the core.
+
+Why this shape (websockets' sync driver is the model): the core is not thread-safe and need
+not be; every call into it happens under ``lock``. Bytes the core produces are taken under the
+lock and written under a separate write lock that is acquired before the core lock is released,
+so writes leave in the order the core produced them while no thread blocks in ``sendall`` with
+the core locked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from harness.ssh import events as ev
+from harness.ssh.connection import Connection
+from harness.ssh.errors import ConnectionLost, RemoteProtocolError, SSHException
+
+T = TypeVar("T")
+# One recv takes many packets at once; 256 KiB covers a full window burst on loopback.
+RECV_SIZE = 256 * 1024
+# The reader wakes this often to run timers (keepalive) even when the peer is silent.
+TICK_SECONDS = 1.0
+
+
+class ThreadedDriver:
+    def __init__(
+        self,
+        sock: socket.socket,
+        conn: Connection,
+        on_event: Callable[[ev.Event], None],
+        name: str = "ssh",
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.sock = sock
+        self.conn = conn
+        self.on_event = on_event
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self._wlock = threading.Lock()
+        self.error: BaseException | None = None
+        self.closed = False
+        self.log = logger or logging.getLogger("harness.transport")
+        self.tick: Callable[[], None] | None = None  # called under the lock every TICK_SECONDS
+        self._thread = threading.Thread(target=self._run, name=f"{name}-reader", daemon=True)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # not a TCP socket (socketpair in tests)
+
+    def start(self) -> None:
+        self.call(self.conn.start)
+        self._thread.start()
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the core under the lock, then deliver events and write output."""
+        data = b""
+        self.cond.acquire()
+        try:
+            try:
+                return fn()
+            finally:
+                data = self._after_locked()
+        finally:
+            self.cond.release()
+            self._write(data)
+
+    def _after_locked(self) -> bytes:
+        conn = self.conn
+        event = conn.next_event()
+        while event is not None:
+            self.on_event(event)
+            event = conn.next_event()
+        self.cond.notify_all()
+        data = conn.data_to_send()
+        if data:
+            self._wlock.acquire()
+        return data
+
+    def _write(self, data: bytes) -> None:
+        if not data:
+            return
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            self._set_error(ConnectionLost(f"send failed: {exc}"))
+        finally:
+            self._wlock.release()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
+        """Block until ``predicate()`` (checked under the lock) or raise on timeout / death."""
+        with self.cond:
+            ok = self.cond.wait_for(lambda: predicate() or self.closed, timeout)
+            if predicate():
+                return
+            if self.error is not None:
+                raise self.error if isinstance(self.error, SSHException) else SSHException(str(self.error))
+            if not ok:
+                raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+            raise ConnectionLost(f"connection closed while waiting for {what}")
+
+    def _set_error(self, exc: BaseException) -> None:
+        with self.cond:
+            if self.error is None:
+                self.error = exc
+            self.closed = True
+            self.cond.notify_all()
+
+    def _run(self) -> None:
+        sock = self.sock
+        sock.settimeout(TICK_SECONDS)
+        try:
+            while not self.closed:
+                try:
+                    data = sock.recv(RECV_SIZE)
+                except TimeoutError:
+                    if self.tick is not None:
+                        self.call(self.tick)
+                    continue
+                except OSError as exc:
+                    if not self.closed:
+                        self._set_error(ConnectionLost(f"receive failed: {exc}"))
+                    break
+                if not data:
+                    self.call(self.conn.receive_eof)
+                    break
+                self.call(lambda d=data: self.conn.receive_data(d))
+        except RemoteProtocolError as exc:
+            self.log.error("protocol error from peer: %s", exc)
+            self._set_error(exc)
+        except Exception as exc:  # a bug in the core: keep it visible to the caller
+            self.log.exception("internal error in the SSH core")
+            self._set_error(exc)
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+    def join(self, timeout: float) -> None:
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+
+def system_randbytes(n: int) -> bytes:
+    """The driver's randomness for the core (the core itself never calls os.urandom)."""
+    return os.urandom(n)

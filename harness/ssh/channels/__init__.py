@@ -1,0 +1,1 @@
+"""Connection protocol channels (RFC 4254)."""

@@ -1,0 +1,60 @@
+"""Connection configuration: algorithm preferences and limits, one source of truth.
+
+Why a frozen-ish dataclass: a connection reads its preferences once per key exchange; the
+facade's ``get_security_options()`` edits them between exchanges through validated setters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from harness.ssh import limits
+
+HostKeyVerifier = Callable[[str, bytes], None]
+"""Called with (host key algorithm, host key blob); raises HostKeyMismatch to refuse."""
+
+
+def _default_kex() -> tuple[str, ...]:
+    from harness.ssh.kex.methods import DEFAULT_KEX
+
+    return DEFAULT_KEX
+
+
+def _default_ciphers() -> tuple[str, ...]:
+    from harness.ssh.crypto.protection import DEFAULT_CIPHERS
+
+    return DEFAULT_CIPHERS
+
+
+def _default_macs() -> tuple[str, ...]:
+    from harness.ssh.crypto.protection import DEFAULT_MACS
+
+    return DEFAULT_MACS
+
+
+def _default_host_keys() -> tuple[str, ...]:
+    from harness.ssh.keys import SUPPORTED_HOST_KEY_ALGORITHMS
+
+    return tuple(a for a in SUPPORTED_HOST_KEY_ALGORITHMS if a not in ("ssh-dss",))
+
+
+@dataclass
+class ConnectionConfig:
+    kex: tuple[str, ...] = field(default_factory=_default_kex)
+    host_key_algorithms: tuple[str, ...] = field(default_factory=_default_host_keys)
+    ciphers: tuple[str, ...] = field(default_factory=_default_ciphers)
+    macs: tuple[str, ...] = field(default_factory=_default_macs)
+    compression: tuple[str, ...] = ("none", "zlib@openssh.com", "zlib")
+    software_version: str = "harness_0.1"
+    strict_kex: bool = True
+    ext_info: bool = True
+    rekey_bytes: int = limits.DEFAULT_REKEY_BYTES
+    rekey_packets: int = limits.DEFAULT_REKEY_PACKETS
+    window_size: int = limits.DEFAULT_WINDOW
+    max_packet: int = limits.DEFAULT_MAX_PACKET
+    # Client: checks the server's host key before the key exchange completes. None accepts any
+    # key and is only for tests that say so explicitly (the facade always installs one).
+    host_key_verifier: HostKeyVerifier | None = None
+    # Emit a MessageReceived event for every incoming message (scenarios, transcripts).
+    emit_messages: bool = False

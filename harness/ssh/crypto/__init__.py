@@ -1,0 +1,1 @@
+"""The only package that imports `cryptography`: primitives behind small SSH-shaped APIs."""

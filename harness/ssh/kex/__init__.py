@@ -1,0 +1,1 @@
+"""Key exchange: algorithm negotiation, kex methods, exchange hash and key derivation."""

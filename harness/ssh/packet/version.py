@@ -1,0 +1,100 @@
+"""Identification string exchange (RFC 4253 section 4.2).
+
+Why a separate object: the version exchange is line-based while everything after it is binary;
+keeping it apart means the binary framer never sees a partial line, and the pre-banner limits
+live in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.ssh.errors import VersionError
+from harness.ssh.limits import MAX_PRE_BANNER_BYTES, MAX_PRE_BANNER_LINES, MAX_VERSION_LINE
+
+ACCEPTED_PROTOCOLS = ("2.0", "1.99")
+
+
+@dataclass(frozen=True)
+class PeerVersion:
+    """What the peer announced; ``line`` excludes CR LF and is what the exchange hash uses."""
+
+    line: str
+    proto_version: str
+    software_version: str
+    comments: str
+    pre_banner: tuple[str, ...]
+    ended_with_crlf: bool
+
+
+def make_version_line(software: str, comments: str = "") -> bytes:
+    """Our identification line, validated so we never send an illegal one by accident."""
+    if not software or any(c in software for c in " -\r\n") or not software.isascii():
+        raise ValueError(f"software version must be printable ASCII without spaces or '-': {software!r}")
+    line = f"SSH-2.0-{software}" + (f" {comments}" if comments else "")
+    if len(line) + 2 > MAX_VERSION_LINE:
+        raise ValueError("identification line longer than 255 bytes")
+    return line.encode("ascii") + b"\r\n"
+
+
+class VersionReader:
+    """Collects the peer's identification line from the byte stream.
+
+    ``allow_pre_banner``: servers may send other lines first (RFC 4253 4.2); clients may not,
+    so a server-side reader refuses them.
+    """
+
+    def __init__(self, allow_pre_banner: bool) -> None:
+        self._allow_pre_banner = allow_pre_banner
+        self._buf = bytearray()
+        self._pre: list[str] = []
+        self._consumed = 0
+        self.result: PeerVersion | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        """Consume bytes; once the line is complete, return what follows it (else b"")."""
+        self._buf += data
+        while self.result is None:
+            nl = self._buf.find(b"\n")
+            if nl < 0:
+                if len(self._buf) > MAX_VERSION_LINE and self._buf.startswith(b"SSH-"):
+                    raise VersionError("identification line longer than 255 bytes")
+                if self._consumed + len(self._buf) > MAX_PRE_BANNER_BYTES:
+                    raise VersionError("no identification line within the pre-banner limit")
+                return b""
+            raw = bytes(self._buf[:nl + 1])
+            del self._buf[: nl + 1]
+            self._consumed += len(raw)
+            self._line(raw)
+        rest = bytes(self._buf)
+        self._buf.clear()
+        return rest
+
+    def _line(self, raw: bytes) -> None:
+        crlf = raw.endswith(b"\r\n")
+        body = raw[:-2] if crlf else raw[:-1]
+        if not body.startswith(b"SSH-"):
+            if not self._allow_pre_banner:
+                raise VersionError(f"client sent data before its identification line: {body[:60]!r}")
+            if len(self._pre) >= MAX_PRE_BANNER_LINES or self._consumed > MAX_PRE_BANNER_BYTES:
+                raise VersionError(f"more than {MAX_PRE_BANNER_LINES} lines before the identification line")
+            if b"\x00" in body:
+                raise VersionError("NUL byte in a pre-banner line")
+            self._pre.append(body.decode("utf-8", "replace"))
+            return
+        if len(raw) > MAX_VERSION_LINE:
+            raise VersionError("identification line longer than 255 bytes")
+        try:
+            text = body.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise VersionError(f"identification line is not ASCII: {body!r}") from exc
+        if not text.isprintable():
+            raise VersionError(f"identification line has control characters: {text!r}")
+        head, _, comments = text.partition(" ")
+        parts = head.split("-", 2)
+        if len(parts) != 3 or not parts[2]:
+            raise VersionError(f"malformed identification line: {text!r}")
+        proto = parts[1]
+        if proto not in ACCEPTED_PROTOCOLS:
+            raise VersionError(f"unsupported protocol version {proto!r} in {text!r} (we speak SSH-2.0)")
+        self.result = PeerVersion(text, proto, parts[2], comments, tuple(self._pre), crlf)

@@ -1,0 +1,422 @@
+"""Paramiko-style ``Transport``: the classic client API over the sans-I/O core.
+
+Every blocking call waits on the driver's condition with a timeout (``default_timeout`` unless
+the call gives one) and wakes early when the connection dies, re-raising the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from harness.channel import Channel
+from harness.drivers.threaded import ThreadedDriver, system_randbytes
+from harness.security import SecurityOptions
+from harness.ssh import events as ev
+from harness.ssh.config import ConnectionConfig
+from harness.ssh.connection import Connection
+from harness.ssh.errors import (
+    AuthenticationException,
+    BadAuthenticationType,
+    ChannelException,
+    HostKeyMismatch,
+    PartialAuthentication,
+    PeerDisconnected,
+    SSHException,
+)
+from harness.ssh.phases import Phase, Role
+from harness.ssh.wire import messages as m
+
+T = TypeVar("T")
+log = logging.getLogger("harness.transport")
+
+
+def _open_socket(target: Any, timeout: float) -> socket.socket:
+    if isinstance(target, socket.socket):
+        return target
+    if isinstance(target, str):
+        host, _, port = target.rpartition(":")
+        target = (host or target, int(port) if port else 22)
+    if isinstance(target, tuple):
+        return socket.create_connection(target, timeout=timeout)
+    if hasattr(target, "recv") and hasattr(target, "sendall"):
+        return target  # a socket-like object
+    raise TypeError(f"Transport needs a socket, (host, port) or 'host:port', not {type(target).__name__}")
+
+
+class Transport:
+    """An SSH client connection (server mode arrives with the server-mode issue)."""
+
+    default_timeout: float = 60.0
+
+    def __init__(self, sock: Any, *, config: ConnectionConfig | None = None,
+                 randbytes: Callable[[int], bytes] = system_randbytes, timeout: float = 15.0) -> None:  # fmt: skip
+        self.sock = _open_socket(sock, timeout)
+        self._config = config or ConnectionConfig()
+        self._randbytes = randbytes
+        self._conn: Connection = Connection(Role.CLIENT, randbytes, self._config)
+        self._driver: ThreadedDriver | None = None
+        self._channels: dict[int, Channel] = {}
+        self._log_channel = "harness.transport"
+        self._log = logging.getLogger(self._log_channel)
+        self._hexdump = False
+        self._expected_key: Any = None
+        self._host_keys: Any = None
+        self._hostname: str | None = None
+        self._server_key: Any = None
+        self._auth_events: list[ev.Event] = []
+        self._kex_done = 0
+        self._kex_info: ev.KexComplete | None = None
+        self._global_replies: dict[int, ev.GlobalReply] = {}
+        self._banner: str | None = None
+        self._username: str | None = None
+        self.remote_version: str | None = None
+        self.local_version = self._conn.our_version_line.decode()
+        self._keepalive_interval = 0.0
+        self._keepalive_last = 0.0
+        self._disconnect: ev.Disconnected | None = None
+
+    # == lifecycle =========================================================================
+
+    def __repr__(self) -> str:
+        if self._kex_info is None:
+            return "<harness.Transport (unconnected)>"
+        k = self._kex_info
+        state = "active" if self.is_active() else "closed"
+        return (f"<harness.Transport {state} (cipher {k.cipher_out}, {len(self._channels)} open channel(s))>")
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        if self._driver is None:
+            raise SSHException("transport not started (call start_client or connect first)")
+        return self._driver.call(fn)
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
+        if self._driver is None:
+            raise SSHException("transport not started")
+        try:
+            self._driver.wait_for(predicate, self.default_timeout if timeout is None else timeout, what)
+        except SSHException:
+            if self._disconnect is not None and self._disconnect.by_peer:
+                raise PeerDisconnected(self._disconnect.reason, self._disconnect.description) from None
+            raise
+
+    def start_client(self, event: threading.Event | None = None, timeout: float | None = None) -> None:
+        """Run the version exchange and first key exchange; return when keys are in use."""
+        if self._driver is not None:
+            raise SSHException("transport already started")
+        self._install_verifier()
+        self._driver = ThreadedDriver(self.sock, self._conn, self._on_event, logger=self._log)
+        self._driver.tick = self._tick
+        self._driver.start()
+        try:
+            self._wait(lambda: self._kex_done > 0, timeout, "the first key exchange")
+        finally:
+            if event is not None:
+                event.set()
+
+    def connect(self, hostkey: Any = None, username: str = "", password: str | None = None,
+                pkey: Any = None, *, host_keys: Any = None, hostname: str | None = None,
+                port: int = 22, timeout: float | None = None) -> None:  # fmt: skip
+        """Key exchange, host key check, then password or public key authentication."""
+        if hostkey is not None:
+            self._expected_key = hostkey
+        if host_keys is not None:
+            self._host_keys = host_keys
+            self._hostname = hostname or self._peer_host()
+            self._port = port if hostname else self._peer_port()
+        self.start_client(timeout=timeout)
+        if not username:
+            return
+        if pkey is not None:
+            self.auth_publickey(username, pkey)
+        elif password is not None:
+            self.auth_password(username, password)
+        else:
+            self.auth_none(username)
+
+    def _peer_host(self) -> str:
+        return str(self.sock.getpeername()[0])
+
+    def _peer_port(self) -> int:
+        return int(self.sock.getpeername()[1])
+
+    def _install_verifier(self) -> None:
+        def verify(algorithm: str, blob: bytes) -> None:
+            from harness.ssh.keys import parse_public_key
+            from harness.ssh.keys.known_hosts import verify_host_key
+
+            key = parse_public_key(blob)
+            self._server_key = key
+            if self._expected_key is not None:
+                expected = self._expected_key
+                exp_blob = expected.asbytes()
+                if exp_blob != blob:
+                    raise HostKeyMismatch(
+                        f"server host key {key.get_name()} {key.fingerprint_sha256()} does not match the expected "
+                        f"{expected.get_name()} key"
+                    )
+                return
+            if self._host_keys is not None:
+                verify_host_key(self._host_keys, self._hostname, self._port, key)
+                return
+            self._log.warning("accepting host key %s %s without verification (no hostkey or known_hosts given)",
+                              key.get_name(), key.fingerprint_sha256())  # fmt: skip
+
+        self._config.host_key_verifier = verify
+
+    def close(self) -> None:
+        driver = self._driver
+        if driver is None:
+            self.sock.close()
+            return
+        if not driver.closed:
+            try:
+                driver.call(lambda: self._conn.disconnect())
+            except Exception:  # noqa: BLE001 - closing must not fail
+                pass
+        driver.shutdown()
+        driver.join(5.0)
+
+    def is_active(self) -> bool:
+        return self._driver is not None and not self._driver.closed and self._conn.phase is not Phase.CLOSED
+
+    def is_authenticated(self) -> bool:
+        return self._conn.auth.authenticated and self.is_active()
+
+    def get_exception(self) -> BaseException | None:
+        return self._driver.error if self._driver else None
+
+    def getpeername(self) -> tuple[Any, ...]:
+        return tuple(self.sock.getpeername())
+
+    def get_username(self) -> str | None:
+        return self._username
+
+    def get_banner(self) -> str | None:
+        return self._banner
+
+    def get_remote_server_key(self) -> Any:
+        if self._server_key is None:
+            raise SSHException("no key exchange has completed")
+        return self._server_key
+
+    @property
+    def session_id(self) -> bytes | None:
+        return self._conn.session_id
+
+    def get_security_options(self) -> SecurityOptions:
+        return SecurityOptions(self._config)
+
+    @property
+    def negotiated(self) -> ev.KexComplete | None:
+        """The algorithms of the last completed key exchange."""
+        return self._kex_info
+
+    # == events ============================================================================
+
+    def _on_event(self, event: ev.Event) -> None:
+        chanid = getattr(event, "channel", None)
+        if chanid is not None and isinstance(event, ev.ChannelOpenRequested):
+            # Incoming channels (forwarding) are refused until a handler exists for them.
+            self._conn.channels.reject_open(chanid, 1, "no handler for incoming channels")
+            return
+        if chanid is not None:
+            chan = self._channels.get(chanid)
+            if chan is not None:
+                chan._on_event(event)
+                if isinstance(event, ev.ChannelClosed):
+                    self._channels.pop(chanid, None)
+            return
+        if isinstance(event, ev.KexComplete):
+            self._kex_done += 1
+            self._kex_info = event
+            self._log.info("key exchange %d complete: kex=%s hostkey=%s cipher=%s/%s mac=%s/%s comp=%s/%s",
+                           self._kex_done, event.kex, event.host_key_algorithm, event.cipher_out,
+                           event.cipher_in, event.mac_out, event.mac_in, event.compression_out,
+                           event.compression_in)  # fmt: skip
+        elif isinstance(event, ev.VersionReceived):
+            self.remote_version = event.line
+        elif isinstance(event, ev.AuthBanner):
+            self._banner = event.message
+        elif isinstance(event, ev.AuthSuccess | ev.AuthFailure | ev.AuthInfoRequest
+                        | ev.AuthPasswordChangeRequired | ev.AuthPublicKeyOk):  # fmt: skip
+            self._auth_events.append(event)
+        elif isinstance(event, ev.GlobalReply):
+            self._global_replies[event.token] = event
+        elif isinstance(event, ev.Disconnected):
+            self._disconnect = event
+            if event.by_peer:
+                self._log.info("peer disconnected: reason %s: %s", event.reason, event.description)
+        elif isinstance(event, ev.DebugReceived):
+            self._log.debug("peer debug message: %s", event.message)
+
+    def _tick(self) -> None:
+        if self._keepalive_interval and self._conn.phase is Phase.CONNECTED:
+            now = time.monotonic()
+            if now - self._keepalive_last >= self._keepalive_interval:
+                self._keepalive_last = now
+                self._conn.global_request("keepalive@openssh.com", want_reply=False)
+
+    # == authentication ====================================================================
+
+    def _auth(self, start: Callable[[], None], what: str, timeout: float | None = None) -> ev.Event:
+        self._auth_events.clear()
+        self._call(start)
+        self._wait(lambda: bool(self._auth_events), timeout, f"the reply to {what} authentication")
+        return self._auth_events.pop(0)
+
+    def _auth_result(self, event: ev.Event, username: str, method: str) -> list[str]:
+        if isinstance(event, ev.AuthSuccess):
+            self._username = username
+            return []
+        if isinstance(event, ev.AuthFailure):
+            if event.partial_success:
+                raise PartialAuthentication(list(event.methods))
+            if method not in event.methods and method != "none":
+                raise BadAuthenticationType(f"{method} authentication is not allowed; server allows "
+                                            f"{', '.join(event.methods)}", list(event.methods))  # fmt: skip
+            raise AuthenticationException(f"{method} authentication failed for {username!r}; server allows "
+                                          f"{', '.join(event.methods)}")  # fmt: skip
+        if isinstance(event, ev.AuthPasswordChangeRequired):
+            raise AuthenticationException(f"server demands a password change: {event.prompt}")
+        raise AuthenticationException(f"unexpected reply during {method} authentication: {event}")
+
+    def auth_none(self, username: str) -> list[str]:
+        """Try the "none" method; returns [] on success, else the allowed methods."""
+        event = self._auth(lambda: self._conn.auth.none(username), "none")
+        if isinstance(event, ev.AuthFailure) and not event.partial_success:
+            return list(event.methods)
+        return self._auth_result(event, username, "none")
+
+    def auth_password(self, username: str, password: str) -> list[str]:
+        event = self._auth(lambda: self._conn.auth.password(username, password), "password")
+        return self._auth_result(event, username, "password")
+
+    def auth_publickey(self, username: str, key: Any, algorithm: str | None = None) -> list[str]:
+        event = self._auth(lambda: self._conn.auth.publickey(username, key, algorithm), "publickey")
+        return self._auth_result(event, username, "publickey")
+
+    def auth_interactive(self, username: str, handler: Callable[[str, str, list[tuple[str, bool]]], list[str]],
+                         submethods: str = "") -> list[str]:  # fmt: skip
+        """keyboard-interactive: ``handler(title, instructions, [(prompt, echo), ...])`` -> answers."""
+        event = self._auth(lambda: self._conn.auth.keyboard_interactive(username, submethods), "keyboard-interactive")
+        while isinstance(event, ev.AuthInfoRequest):
+            answers = list(handler(event.name, event.instruction, list(event.prompts)))
+            if len(answers) != len(event.prompts):
+                raise AuthenticationException(f"handler gave {len(answers)} answers to {len(event.prompts)} prompts")
+            event = self._auth(lambda a=answers: self._conn.auth.info_response(a), "keyboard-interactive")
+        return self._auth_result(event, username, "keyboard-interactive")
+
+    def auth_interactive_dumb(self, username: str, password: str) -> list[str]:
+        """keyboard-interactive answering every hidden prompt with ``password``."""
+        return self.auth_interactive(username, lambda t, i, prompts: [password for _ in prompts])
+
+    # == channels ==========================================================================
+
+    def open_session(self, window_size: int | None = None, max_packet_size: int | None = None,
+                     timeout: float | None = None) -> Channel:  # fmt: skip
+        return self.open_channel("session", window_size=window_size, max_packet_size=max_packet_size,
+                                 timeout=timeout)  # fmt: skip
+
+    def open_channel(self, kind: str, dest_addr: tuple[str, int] | None = None,
+                     src_addr: tuple[str, int] | None = None, window_size: int | None = None,
+                     max_packet_size: int | None = None, timeout: float | None = None) -> Channel:  # fmt: skip
+        if not self.is_authenticated():
+            raise SSHException("open a channel only after authentication succeeded")
+        extra: m.Message | None = None
+        if kind in ("direct-tcpip", "forwarded-tcpip"):
+            if dest_addr is None or src_addr is None:
+                raise ValueError(f"{kind} channels need dest_addr and src_addr")
+            cls = m.ChannelOpenDirectTcpip if kind == "direct-tcpip" else m.ChannelOpenForwardedTcpip
+            extra = cls(address=dest_addr[0], port=dest_addr[1], originator_address=src_addr[0],
+                        originator_port=src_addr[1])  # fmt: skip
+        cfg = self._config
+
+        def start() -> Channel:
+            saved = cfg.window_size, cfg.max_packet
+            cfg.window_size = window_size or saved[0]
+            cfg.max_packet = max_packet_size or saved[1]
+            try:
+                cid = self._conn.channels.open(kind, extra)
+            finally:
+                cfg.window_size, cfg.max_packet = saved
+            chan = Channel(self, cid)
+            self._channels[cid] = chan
+            return chan
+
+        chan = self._call(start)
+        self._wait(lambda: chan.opened or chan.open_error is not None, timeout, f"{kind} channel to open")
+        if chan.open_error is not None:
+            raise chan.open_error
+        return chan
+
+    # == global requests, rekey, keepalive ================================================
+
+    def global_request(self, kind: str, data: bytes | None = None, wait: bool = True,
+                       timeout: float | None = None) -> bytes | None:  # fmt: skip
+        """Send a global request; with ``wait`` return the reply data (None on failure)."""
+        token = self._call(lambda: self._conn.global_request(kind, wait, data or b""))
+        if not wait or token is None:
+            return None
+        self._wait(lambda: token in self._global_replies, timeout, f"reply to global request {kind}")
+        reply = self._global_replies.pop(token)
+        return reply.data if reply.success else None
+
+    def renegotiate_keys(self, timeout: float | None = None) -> None:
+        """Force a new key exchange and wait until the new keys are in use."""
+        before = self._kex_done
+        self._call(self._conn.rekey)
+        self._wait(lambda: self._kex_done > before, timeout, "the key re-exchange")
+
+    def send_ignore(self, byte_count: int | None = None) -> None:
+        n = byte_count if byte_count is not None else 10 + self._randbytes(1)[0] % 32
+        self._call(lambda: self._conn.send_message(m.Ignore(data=self._randbytes(n))))
+
+    def set_keepalive(self, interval: float) -> None:
+        """Send keepalive@openssh.com every ``interval`` seconds of the reader's tick (0 = off)."""
+        if interval < 0:
+            raise ValueError("keepalive interval must be >= 0")
+        self._keepalive_interval = float(interval)
+        self._keepalive_last = time.monotonic()
+
+    # == logging ===========================================================================
+
+    def set_log_channel(self, name: str) -> None:
+        self._log_channel = name
+        self._log = logging.getLogger(name)
+        if self._driver is not None:
+            self._driver.log = self._log
+
+    def get_log_channel(self) -> str:
+        return self._log_channel
+
+    def set_hexdump(self, hexdump: bool) -> None:
+        self._hexdump = bool(hexdump)
+        self._conn.packet_observer = self._dump_packet if hexdump else None
+
+    def get_hexdump(self) -> bool:
+        return self._hexdump
+
+    def _dump_packet(self, direction: str, seq: int, payload: bytes) -> None:
+        if not self._log.isEnabledFor(logging.DEBUG):
+            return
+        name = m.message_name(payload[0]) if payload else "EMPTY"
+        lines = [f"{direction} seq={seq} {name} ({len(payload)} bytes)"]
+        for off in range(0, min(len(payload), 512), 16):
+            chunk = payload[off : off + 16]
+            text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+            lines.append(f"  {off:04x}  {chunk.hex(' '):<47}  {text}")
+        self._log.debug("\n".join(lines))
+
+
+__all__ = ["Transport", "ChannelException"]
