@@ -1,44 +1,39 @@
 """SSH interoperability test harness: a sans-I/O SSH2 core with a paramiko-style facade.
 
-The names below are the public client API; ``harness.ssh`` is the core that scenarios and
-fuzzers drive directly.
+The names in ``__all__`` are the public client API (loaded lazily so that importing a core
+module such as ``harness.ssh.wire`` does not pull in the facade); ``harness.ssh`` is the core
+that scenarios and fuzzers drive directly.
 """
 
-from harness.channel import Channel
-from harness.security import SecurityOptions
-from harness.ssh.errors import (
-    AuthenticationException,
-    BadAuthenticationType,
-    ChannelException,
-    ConnectionLost,
-    HostKeyMismatch,
-    PartialAuthentication,
-    PeerDisconnected,
-    RemoteProtocolError,
-    SSHException,
-)
-from harness.transport import Transport
+from __future__ import annotations
 
-__all__ = [
-    "AuthenticationException",
-    "BadAuthenticationType",
-    "Channel",
-    "ChannelException",
-    "ConnectionLost",
-    "HostKeyMismatch",
-    "PartialAuthentication",
-    "PeerDisconnected",
-    "RemoteProtocolError",
-    "SSHException",
-    "SecurityOptions",
-    "Transport",
-]
+import importlib
+
+_EXPORTS = {
+    "Transport": "harness.transport",
+    "Channel": "harness.channel",
+    "SecurityOptions": "harness.security",
+    "AuthenticationException": "harness.ssh.errors",
+    "BadAuthenticationType": "harness.ssh.errors",
+    "ChannelException": "harness.ssh.errors",
+    "ConnectionLost": "harness.ssh.errors",
+    "HostKeyMismatch": "harness.ssh.errors",
+    "PartialAuthentication": "harness.ssh.errors",
+    "PeerDisconnected": "harness.ssh.errors",
+    "RemoteProtocolError": "harness.ssh.errors",
+    "SSHException": "harness.ssh.errors",
+    "PKey": "harness.ssh.keys",
+    "Ed25519Key": "harness.ssh.keys",
+    "ECDSAKey": "harness.ssh.keys",
+    "RSAKey": "harness.ssh.keys",
+    "DSSKey": "harness.ssh.keys",
+    "HostKeys": "harness.ssh.keys",
+}
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> object:
-    # Key classes load lazily so importing the package stays cheap.
-    if name in ("Ed25519Key", "ECDSAKey", "RSAKey", "DSSKey", "PKey", "HostKeys"):
-        from harness.ssh import keys
-
-        return getattr(keys, name)
-    raise AttributeError(name)
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
