@@ -266,15 +266,11 @@ def _rounded_decode(s: bytes) -> list[int]:
 
 _KRON_OFFSET = 1 << 31  # added to each 32-bit slot of a product so every slot is non-negative
 _PRODUCT_SLOTS = 2 * _P - 1
-_KRON_OFFSET_ALL = int.from_bytes(
-    struct.pack(f"<{_PRODUCT_SLOTS}I", *([_KRON_OFFSET] * _PRODUCT_SLOTS)), "little"
-)
+_KRON_OFFSET_ALL = int.from_bytes(struct.pack(f"<{_PRODUCT_SLOTS}I", *([_KRON_OFFSET] * _PRODUCT_SLOTS)), "little")
 _SMALL_SHIFT_ALL = int.from_bytes(struct.pack(f"<{_P}I", *([2] * _P)), "little")
 # Folding x^p = x + 1 adds up three product slots (two at either end); each carries one
 # offset, and the centring shift +_Q12 is folded in too, so unpacking is one comprehension.
-_RQ_FOLD_BIAS = (
-    [_Q12 - 2 * _KRON_OFFSET] + [_Q12 - 3 * _KRON_OFFSET] * (_P - 2) + [_Q12 - 2 * _KRON_OFFSET]
-)
+_RQ_FOLD_BIAS = [_Q12 - 2 * _KRON_OFFSET] + [_Q12 - 3 * _KRON_OFFSET] * (_P - 2) + [_Q12 - 2 * _KRON_OFFSET]
 
 
 def _rq_mult_small(f: Sequence[int], g: Sequence[int]) -> list[int]:
@@ -292,10 +288,7 @@ def _rq_mult_small(f: Sequence[int], g: Sequence[int]) -> list[int]:
     high = slots[_P:]
     high_a = (*high, 0)  # contributes x^(j+p) = x^(j+1) + x^j to coefficient j
     high_b = (0, *high)  # ... and to coefficient j+1
-    return [
-        (a + b + c + bias) % _Q - _Q12
-        for a, b, c, bias in zip(low, high_a, high_b, _RQ_FOLD_BIAS)
-    ]
+    return [(a + b + c + bias) % _Q - _Q12 for a, b, c, bias in zip(low, high_a, high_b, _RQ_FOLD_BIAS, strict=True)]
 
 
 def _rq_recip(a: Sequence[int]) -> list[int]:
@@ -323,12 +316,12 @@ def _rq_recip(a: Sequence[int]) -> list[int]:
         while len(r0) >= n1:
             c = r0[0] * lead_inv % _Q
             k = len(r0) - n1
-            r0 = [(x - c * y) % _Q for x, y in zip(r0[1:n1], tail1)] + r0[n1:]
+            r0 = [(x - c * y) % _Q for x, y in zip(r0[1:n1], tail1, strict=True)] + r0[n1:]
             r0 = _strip_leading_zeros(r0)
             end = k + len(t1)
             if len(t0) < end:
                 t0 += [0] * (end - len(t0))
-            t0[k:end] = [(x - c * y) % _Q for x, y in zip(t0[k:end], t1)]
+            t0[k:end] = [(x - c * y) % _Q for x, y in zip(t0[k:end], t1, strict=True)]
         r0, r1 = r1, r0
         t0, t1 = t1, t0
     if len(r0) != 1:  # pragma: no cover - impossible, the modulus is irreducible mod q
@@ -369,7 +362,7 @@ def _r3_mult(f: Sequence[int], g: Sequence[int]) -> list[int]:
     high = slots[_P:]
     high_a = (*high, 0)
     high_b = (0, *high)
-    return [(a + b + c + 1) % 3 - 1 for a, b, c in zip(low, high_a, high_b)]
+    return [(a + b + c + 1) % 3 - 1 for a, b, c in zip(low, high_a, high_b, strict=True)]
 
 
 # A polynomial over F3 is bit-sliced into (plus, minus): bit i of ``plus`` is set when the
@@ -481,13 +474,7 @@ def generate_keypair(randbytes: Callable[[int], bytes]) -> tuple[bytes, bytes]:
     h = _rq_mult_small(finv3, g)
     public_key = _rq_encode(h)
     rho = _draw(randbytes, _SMALL_BYTES)
-    secret_key = (
-        _small_encode(f)
-        + _small_encode(ginv)
-        + public_key
-        + rho
-        + _hash_prefix(4, public_key)
-    )
+    secret_key = _small_encode(f) + _small_encode(ginv) + public_key + rho + _hash_prefix(4, public_key)
     return public_key, secret_key
 
 
@@ -530,10 +517,9 @@ def decapsulate(ciphertext: bytes, secret_key: bytes) -> bytes:
     cf3 = [(3 * x + _Q12) % _Q - _Q12 for x in cf]
     e = [(x + 1) % 3 - 1 for x in cf3]
     ev = _r3_mult(e, ginv)
-    if sum(1 for x in ev if x) == _W:
-        r = ev
-    else:  # the reference's fixed fallback input: w ones, then zeros
-        r = [1] * _W + [0] * (_P - _W)
+    # A wrong weight means a bad ciphertext; the reference then uses the fixed input w ones,
+    # p-w zeros (which fails the re-encryption check below) rather than branching out early.
+    r = ev if sum(1 for x in ev if x) == _W else [1] * _W + [0] * (_P - _W)
 
     expected, r_enc = _hide(r, public_key, cache)
     if expected == ct:
