@@ -1,0 +1,18 @@
+# Single entry point. `make test` and `make conformance` work on a fresh Debian machine:
+# both run scripts/setup.sh first (installs OpenSSH, Dropbear and the virtualenv).
+PY := .venv/bin/python
+WORKERS ?= 2
+
+.PHONY: setup test conformance lint
+
+setup:
+	bash scripts/setup.sh
+
+test: setup
+	$(PY) -m pytest -n $(WORKERS) -rs tests/
+
+conformance: setup
+	$(PY) -m harness interop --out results/
+
+lint: setup
+	$(PY) -m ruff check harness tests
