@@ -100,6 +100,8 @@ class Channel:
 
     def _request(self, msg: m.Message, what: str) -> None:
         t = self.transport
+        if self.closed:
+            raise SSHException(f"channel {self.chanid} was closed by the peer before the {what} request")
         before = len(self._replies)
         t._call(lambda: t._conn.channels.send_request(self.chanid, msg))
         if not msg.want_reply:
@@ -196,8 +198,14 @@ class Channel:
             view = view[n:]
 
     def shutdown_write(self) -> None:
+        """Send EOF; a no-op when the peer already closed the channel (the command finished)."""
         t = self.transport
-        t._call(lambda: t._conn.channels.send_eof(self.chanid))
+
+        def eof() -> None:
+            if not self.closed:
+                t._conn.channels.send_eof(self.chanid)
+
+        t._call(eof)
 
     def exit_status_ready(self) -> bool:
         return self.exit_status is not None or self.closed
