@@ -78,6 +78,14 @@ def _markdown(results: list[dict[str, object]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _record(args: argparse.Namespace) -> int:
+    from harness.transcript import record_matrix
+
+    paths = record_matrix(Path(args.out), seed=args.seed)
+    print(f"recorded {len(paths)} transcripts under {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", description="SSH interoperability test harness")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,5 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peer", action="append", help="openssh or dropbear (repeatable; default: both)")
     p.add_argument("--out", default="results", help="directory for interop.md and interop.json")
     p.set_defaults(func=_interop)
+    p = sub.add_parser("record-transcripts", help="record replayable sessions against local sshd and Dropbear")
+    p.add_argument("--out", default="corpus/transcripts", help="directory for the transcripts")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=_record)
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -48,6 +48,8 @@ class ConnectionConfig:
     compression: tuple[str, ...] = ("none", "zlib@openssh.com", "zlib")
     software_version: str = "harness_0.1"
     strict_kex: bool = True
+    # Client: send our first kex packet with KEXINIT (first_kex_packet_follows), RFC 4253 7.
+    kex_guess: bool = False
     ext_info: bool = True
     rekey_bytes: int = limits.DEFAULT_REKEY_BYTES
     rekey_packets: int = limits.DEFAULT_REKEY_PACKETS

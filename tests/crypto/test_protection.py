@@ -165,7 +165,7 @@ def test_null_protection_before_newkeys() -> None:
 
 
 @pytest.mark.parametrize(("cipher", "mac"), TAMPER_COMBOS)
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_flipped_bit_is_rejected(cipher: str, mac: str | None, data: st.DataObject) -> None:
     """A flip anywhere (length, ciphertext, MAC) gives MacError, or DecodeError from the header.
@@ -210,7 +210,7 @@ def test_gcm_binds_its_own_invocation_counter(cipher: str) -> None:
     """GCM ignores the sequence number (RFC 5647 7.1): its nonce counter makes reordering fail."""
     sealer, opener = pair(cipher, None)
     rng = random.Random(0)
-    first, second = (sealer.seal(seq, build_packet(b"m", sealer, rng)) for seq in (0, 1))
+    second = [sealer.seal(seq, build_packet(b"m", sealer, rng)) for seq in (0, 1)][1]
     assert opener.packet_length(0, second[:4]) == len(second) - 20
     with pytest.raises(MacError):
         opener.open(0, memoryview(second))
@@ -248,13 +248,13 @@ def test_wrong_key_sizes_are_refused() -> None:
 
 
 def test_registry_and_defaults() -> None:
-    assert DEFAULT_CIPHERS == tuple(CIPHERS)[:6]
+    assert tuple(CIPHERS)[:6] == DEFAULT_CIPHERS  # OpenSSH's defaults lead the registry
     assert set(DEFAULT_MACS) <= set(MACS)
     for legacy in ("3des-cbc", "aes128-cbc", "aes192-cbc", "aes256-cbc", "none"):
         assert legacy in CIPHERS and legacy not in DEFAULT_CIPHERS
     for legacy in ("hmac-md5", "hmac-md5-96", "hmac-sha1-96", "hmac-md5-etm@openssh.com", "none"):
         assert legacy in MACS and legacy not in DEFAULT_MACS
-    assert AEAD_CIPHERS == {"chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com"}
+    assert {"chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com"} == AEAD_CIPHERS
     for spec in CIPHERS.values():
         assert spec.tag_size == (16 if spec.aead else 0)
     for spec in MACS.values():

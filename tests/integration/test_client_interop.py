@@ -148,3 +148,36 @@ def test_host_key_mismatch_is_refused(server: PeerInfo) -> None:
         t.connect(hostkey=Ed25519Key.generate().public_key)
     assert not t.is_active()
     t.close()
+
+
+@pytest.mark.parametrize("right", [True, False], ids=["right-guess", "wrong-guess"])
+def test_first_kex_packet_follows(server: PeerInfo, right: bool) -> None:
+    """We send our kex INIT with KEXINIT (RFC 4253 7); a wrong guess must be ignored by the peer."""
+    from harness import Transport
+    from harness.ssh.kex.methods import KEX_METHODS
+    from harness.ssh.keys import HostKeys
+
+    server_kex = [k for k in server.algorithms["kex"] if k in KEX_METHODS]
+    server_hk = server.algorithms["host_key"]
+    if right:
+        kex = (server.algorithms["kex"][0],)
+        assert kex[0] in KEX_METHODS, f"{server.peer_id} prefers {kex[0]}, which we lack"
+        key_types = (server_hk[0],)
+    else:
+        kex = (server_kex[-1], server.algorithms["kex"][0])  # first choice differs from the server's
+        key_types = tuple(server_hk)
+    t = Transport(server.address)
+    t._config.kex_guess = True
+    opts = t.get_security_options()
+    opts.kex = kex
+    opts.key_types = key_types
+    known = HostKeys()
+    known.load(str(server.known_hosts))
+    try:
+        t.connect(host_keys=known, hostname=server.host, port=server.port)
+        t.auth_password(server.username, server.password)
+        assert run(t, "echo ok")[0] == b"ok\n"
+        assert t.negotiated is not None
+        assert t.negotiated.kex == (kex[0] if right else server_kex[-1])
+    finally:
+        t.close()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.ssh import events as ev
 from harness.ssh.crypto import compression as comp
 from harness.ssh.crypto import protection as prot
 from harness.ssh.errors import HostKeyMismatch, KexError, RemoteProtocolError
-from harness.ssh.kex.exchange import derive_direction_keys, exchange_hash
+from harness.ssh.kex.exchange import DirectionKeys, derive_direction_keys, exchange_hash
 from harness.ssh.kex.methods import KEX_METHODS, ClientKex, KexOutcome
 from harness.ssh.kex.negotiate import Negotiated, negotiate
 from harness.ssh.keys import parse_public_key
@@ -61,6 +61,11 @@ class KexEngine:
         self.host_key: bytes | None = None
         self.host_key_algorithm: str | None = None
         self.exchange_hash: bytes | None = None
+        self.guessed: str | None = None  # kex method we started before the peer's KEXINIT
+        # The protection most recently derived per direction (cipher spec, MAC spec, keys):
+        # the seam through which scenarios and fuzzers craft packets "as the peer".
+        self.last_incoming: tuple[Any, Any, DirectionKeys] | None = None
+        self.last_outgoing: tuple[Any, Any, DirectionKeys] | None = None
 
     # -- our KEXINIT ------------------------------------------------------------------------
 
@@ -99,6 +104,9 @@ class KexEngine:
         if self.our_kexinit is not None:
             return
         msg = kexinit or self.build_kexinit()
+        guess = self.conn.config.kex_guess and self.conn.is_client and self.peer_kexinit is None
+        if guess:
+            msg.first_kex_packet_follows = True
         payload = msg.encode()
         self.our_kexinit = payload
         self.in_progress = True
@@ -106,6 +114,13 @@ class KexEngine:
         self.conn.send_payload(payload, kex=True)
         if self.peer_kexinit is not None:
             self._begin_method()
+        elif guess:
+            # RFC 4253 7: send our first kex packet right away, guessing the outcome.
+            self.guessed = msg.kex_algorithms[0]
+            self.method = KEX_METHODS[self.guessed].make_client(self.conn.randbytes)
+            self.context = self.method.context
+            for out in self.method.start():
+                self.conn.send_message(out, kex=True)
 
     # -- incoming ---------------------------------------------------------------------------
 
@@ -143,6 +158,11 @@ class KexEngine:
         if peer.first_kex_packet_follows and not self.negotiated.guess_was_right:
             self.ignore_next_kex_packet = True
         spec = KEX_METHODS[self.negotiated.kex]
+        if self.guessed is not None:
+            right = self.negotiated.guess_was_right and self.guessed == spec.name
+            self.guessed = None
+            if right:
+                return  # our guessed method is already running
         if self.conn.is_client:
             self.method = spec.make_client(self.conn.randbytes)
             self.context = self.method.context
@@ -220,6 +240,8 @@ class KexEngine:
             hash_name, shared_secret, h, sid, not out_c2s, cipher_in.iv_size, cipher_in.key_size,
             mac_in.key_size if mac_in else 0,
         )  # fmt: skip
+        self.last_outgoing = (cipher_out, mac_out, k_out)
+        self.last_incoming = (cipher_in, mac_in, k_in)
         sealer = prot.make_sealer(cipher_out, mac_out, k_out.key, k_out.iv, k_out.mac_key)
         opener = prot.make_opener(cipher_in, mac_in, k_in.key, k_in.iv, k_in.mac_key)
         self.conn.send_message(m.NewKeys(), kex=True)
@@ -265,6 +287,7 @@ class KexEngine:
         self.peer_kexinit_msg = None
         self.method = None
         self.context = None
+        self.guessed = None
         self.sent_newkeys = self.received_newkeys = False
         self._incoming = None
         self.in_progress = False
