@@ -182,7 +182,7 @@ class Transport:
         if not driver.closed:
             try:
                 driver.call(lambda: self._conn.disconnect())
-            except Exception:  # noqa: BLE001 - closing must not fail
+            except Exception:
                 pass
         driver.shutdown()
         driver.join(5.0)
@@ -419,4 +419,4 @@ class Transport:
         self._log.debug("\n".join(lines))
 
 
-__all__ = ["Transport", "ChannelException"]
+__all__ = ["ChannelException", "Transport"]

@@ -116,7 +116,8 @@ class Connection:
     def receive_eof(self) -> None:
         if self.phase is not Phase.CLOSED:
             self.phase = Phase.CLOSED
-            self.emit(ev.Disconnected(DisconnectReason.CONNECTION_LOST, "connection closed by peer without DISCONNECT", True))
+            reason = DisconnectReason.CONNECTION_LOST
+            self.emit(ev.Disconnected(reason, "connection closed by peer without DISCONNECT", True))
 
     def disconnect(self, reason: int = DisconnectReason.BY_APPLICATION, description: str = "bye") -> None:
         if self.phase is Phase.CLOSED:
@@ -365,7 +366,7 @@ class Connection:
         if self.phase is not Phase.VERSION:
             try:
                 self._frame(m.Disconnect(reason=int(exc.reason), description=str(exc)[:200], language="").encode())
-            except Exception:  # noqa: BLE001 - keys may be unusable; the error below still stands
+            except Exception:
                 pass
         else:
             self._out += b"Protocol mismatch.\r\n"

@@ -9,7 +9,19 @@ from hypothesis import strategies as st
 from harness.ssh.errors import DecodeError
 from harness.ssh.wire import messages as m
 from harness.ssh.wire.fields import (
-    BOOL, BYTE, COOKIE, DISCRIMINATOR, MPINT, NAMES, REST, STRING, TEXT, U32, U64, Counted, If, Raw,
+    BOOL,
+    BYTE,
+    DISCRIMINATOR,
+    MPINT,
+    NAMES,
+    REST,
+    STRING,
+    TEXT,
+    U32,
+    U64,
+    Counted,
+    If,
+    Raw,
 )  # fmt: skip
 from harness.ssh.wire.message import Message, UnknownMessage
 

@@ -166,8 +166,14 @@ class ChannelTable:
         chan = self.get(local_id)
         assert chan.remote_id is not None
         chan.open = True
-        self.conn.send_message(m.ChannelOpenConfirmation(recipient=chan.remote_id, sender=local_id,
-                               initial_window=chan.local_window, max_packet=chan.local_max_packet, data=b""))  # fmt: skip
+        confirmation = m.ChannelOpenConfirmation(
+            recipient=chan.remote_id,
+            sender=local_id,
+            initial_window=chan.local_window,
+            max_packet=chan.local_max_packet,
+            data=b"",
+        )
+        self.conn.send_message(confirmation)
 
     def reject_open(self, local_id: int, reason: int = OPEN_ADMINISTRATIVELY_PROHIBITED, text: str = "") -> None:
         chan = self.channels.pop(local_id)
@@ -191,7 +197,9 @@ class ChannelTable:
     def on_open_confirmation(self, msg: Message) -> None:
         chan = self.channels.get(msg.recipient)
         if chan is None or chan.open or chan.remote_id is not None:
-            raise RemoteProtocolError(f"CHANNEL_OPEN_CONFIRMATION for channel {msg.recipient}, which we are not opening")
+            raise RemoteProtocolError(
+                f"CHANNEL_OPEN_CONFIRMATION for channel {msg.recipient}, which we are not opening"
+            )
         if msg.max_packet == 0:
             raise RemoteProtocolError("CHANNEL_OPEN_CONFIRMATION with maximum packet size 0")
         chan.remote_id = msg.sender
@@ -269,7 +277,9 @@ class ChannelTable:
     def on_reply(self, msg: Message) -> None:
         chan = self._peer_channel(msg.recipient, msg.NAME)
         if not chan.pending_replies:
-            raise RemoteProtocolError(f"{msg.NAME} for channel {msg.recipient} with no request awaiting a reply")
+            raise RemoteProtocolError(
+                f"{msg.NAME} for channel {msg.recipient} with no request awaiting a reply"
+            )
         chan.pending_replies.popleft()
         self.conn.emit(ev.ChannelRequestReply(chan.local_id, isinstance(msg, m.ChannelSuccess)))
 

@@ -17,7 +17,7 @@ from harness.ssh.errors import KexError
 
 RandBytes = Callable[[int], bytes]
 
-HASHES: dict[str, Callable[..., "hashlib._Hash"]] = {
+HASHES: dict[str, Callable[..., hashlib._Hash]] = {
     "sha1": hashlib.sha1,
     "sha256": hashlib.sha256,
     "sha384": hashlib.sha384,
@@ -25,7 +25,7 @@ HASHES: dict[str, Callable[..., "hashlib._Hash"]] = {
 }
 
 
-def hash_function(name: str) -> Callable[..., "hashlib._Hash"]:
+def hash_function(name: str) -> Callable[..., hashlib._Hash]:
     return HASHES[name]
 
 

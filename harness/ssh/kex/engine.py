@@ -176,7 +176,7 @@ class KexEngine:
         if self.ignore_next_kex_packet:
             self.ignore_next_kex_packet = False
             return
-        if self.method is None or self.sent_newkeys and self.conn.is_client:
+        if self.method is None or (self.sent_newkeys and self.conn.is_client):
             raise RemoteProtocolError(f"unexpected {msg.NAME}: no key exchange method is running")
         result = self.method.handle(msg)
         if isinstance(result, KexOutcome):

@@ -22,7 +22,7 @@ MAX_NAME_LENGTH = 64
 class Reader:
     """Consumes a byte buffer field by field; every read checks the bounds first."""
 
-    __slots__ = ("_data", "_pos", "_end")
+    __slots__ = ("_data", "_end", "_pos")
 
     def __init__(self, data: bytes | bytearray | memoryview, start: int = 0) -> None:
         self._data = data if isinstance(data, bytes) else bytes(data)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from harness.ssh.errors import DecodeError
 from harness.ssh.wire.fields import (
     BOOL,
-    BYTE,
     COOKIE,
     DISCRIMINATOR,
     MPINT,
