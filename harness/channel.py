@@ -107,7 +107,9 @@ class Channel:
         if not msg.want_reply:
             return
         t._wait(lambda: len(self._replies) > before or self.closed, self.timeout, f"reply to {what}")
-        if len(self._replies) <= before or not self._replies[before]:
+        if len(self._replies) <= before:
+            raise SSHException(f"channel {self.chanid} was closed by the peer without a reply to {what!r}")
+        if not self._replies[before]:
             raise SSHException(f"channel request {what!r} was refused by the server")
 
     def exec_command(self, command: str | bytes) -> None:

@@ -181,3 +181,173 @@ def test_first_kex_packet_follows(server: PeerInfo, right: bool) -> None:
         assert t.negotiated.kex == (kex[0] if right else server_kex[-1])
     finally:
         t.close()
+
+
+# -- rekeying ------------------------------------------------------------------------------------
+
+
+def test_automatic_rekey_by_volume(server: PeerInfo) -> None:
+    """With a 1 MiB rekey limit, an 8 MiB echo rekeys several times without losing a byte."""
+    t = connect(server)
+    try:
+        t._config.rekey_bytes = 1 << 20
+        kex_before = t._kex_done
+        echo_transfer(t, 8 << 20)
+        assert t._kex_done - kex_before >= 4
+    finally:
+        t.close()
+
+
+@pytest.fixture(scope="module")
+def rekeying_sshd(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from harness.peers.process import start_openssh_server
+
+    server = start_openssh_server(tmp_path_factory.mktemp("rekey"), extra_config={"RekeyLimit": "1M"})
+    yield server.info
+    server.stop()
+
+
+def test_peer_initiated_rekey(rekeying_sshd: PeerInfo) -> None:
+    """sshd with RekeyLimit 1M starts the exchanges itself, mid-transfer."""
+    t = connect(rekeying_sshd)
+    try:
+        before = t._kex_done
+        echo_transfer(t, 8 << 20)
+        assert t._kex_done - before >= 4
+    finally:
+        t.close()
+
+
+# -- authentication details ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_factor_sshd(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from harness.peers.process import start_openssh_server
+
+    server = start_openssh_server(tmp_path_factory.mktemp("2fa"),
+                                  extra_config={"AuthenticationMethods": "publickey,password"})  # fmt: skip
+    yield server.info
+    server.stop()
+
+
+def test_partial_success(two_factor_sshd: PeerInfo) -> None:
+    from harness import PartialAuthentication
+    from harness.ssh.keys import load_private_key_file
+
+    t = connect(two_factor_sshd, auth="none")
+    try:
+        key = load_private_key_file(str(two_factor_sshd.client_keys["ed25519"]))
+        with pytest.raises(PartialAuthentication) as info:
+            t.auth_publickey(two_factor_sshd.username, key)
+        assert info.value.allowed_types == ["password"]
+        assert not t.is_authenticated()
+        t.auth_password(two_factor_sshd.username, two_factor_sshd.password)
+        assert t.is_authenticated()
+    finally:
+        t.close()
+
+
+def test_known_hosts_mismatch_and_unknown_host(server: PeerInfo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from harness import HostKeyMismatch, Transport
+    from harness.ssh.keys import Ed25519Key, HostKeys, UnknownHostKey
+
+    wrong = HostKeys()
+    wrong.add(f"[{server.host}]:{server.port}", Ed25519Key.generate().public_key)
+    t = Transport(server.address)
+    with pytest.raises(HostKeyMismatch, match=server.host):
+        t.connect(host_keys=wrong, hostname=server.host, port=server.port)
+    t.close()
+    t = Transport(server.address)
+    with pytest.raises(UnknownHostKey):
+        t.connect(host_keys=HostKeys(), hostname=server.host, port=server.port)
+    t.close()
+
+
+# -- channels ----------------------------------------------------------------------------------------
+
+
+def test_close_before_eof_and_transport_survives(server: PeerInfo) -> None:
+    """We close while the remote command still runs; then the peer closes first on another channel."""
+    t = connect(server)
+    try:
+        chan = t.open_session()
+        chan.exec_command("cat")
+        chan.sendall(b"data")
+        chan.close()
+        t._wait(lambda: chan.closed, 10, "close")
+        out, _, status = run(t, "echo after")
+        assert (out, status) == (b"after\n", 0)
+    finally:
+        t.close()
+
+
+def test_subsystem_sftp_version(server: PeerInfo) -> None:
+    """The sftp subsystem answers SSH_FXP_INIT(3) with SSH_FXP_VERSION(3)."""
+    t = connect(server)
+    try:
+        chan = t.open_session()
+        chan.invoke_subsystem("sftp")
+        chan.sendall(bytes.fromhex("00000005" "01" "00000003"))
+        header = b""
+        while len(header) < 5:
+            header += chan.recv(5 - len(header))
+        assert header[4] == 2  # SSH_FXP_VERSION
+        chan.close()
+    finally:
+        t.close()
+
+
+def test_signal_and_window_change(openssh_server: PeerInfo) -> None:
+    t = connect(openssh_server)
+    try:
+        chan = t.open_session()
+        chan.get_pty(width=80, height=24)
+        chan.invoke_shell()
+        chan.resize_pty(width=132, height=50)
+        chan.sendall(b"stty size; exit\n")
+        data = b""
+        while chunk := chan.recv(4096):
+            data += chunk
+        assert b"50 132" in data
+        chan = t.open_session()
+        chan.exec_command("sleep 30")
+        chan.send_signal("TERM")
+        assert chan.recv_exit_status() == -1 and chan.exit_signal == "TERM"
+    finally:
+        t.close()
+
+
+def test_env_request(openssh_server: PeerInfo) -> None:
+    """sshd refuses env variables it does not AcceptEnv: a clear SSHException, channel still usable."""
+    from harness import SSHException
+
+    t = connect(openssh_server)
+    try:
+        chan = t.open_session()
+        with pytest.raises(SSHException, match="refused"):
+            chan.set_environment_variable("HARNESS_X", "1")
+        chan.exec_command("echo ok")
+        assert chan.recv(10) == b"ok\n"
+    finally:
+        t.close()
+
+
+def test_hexdump_logging(server: PeerInfo, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from harness import Transport
+    from harness.ssh.keys import HostKeys
+
+    t = Transport(server.address)
+    t.set_log_channel("harness.test.hexdump")
+    t.set_hexdump(True)
+    assert t.get_hexdump() and t.get_log_channel() == "harness.test.hexdump"
+    known = HostKeys()
+    known.load(str(server.known_hosts))
+    with caplog.at_level(logging.DEBUG, logger="harness.test.hexdump"):
+        t.connect(host_keys=known, hostname=server.host, port=server.port,
+                  username=server.username, password=server.password)  # fmt: skip
+        t.close()
+    text = caplog.text
+    assert "out seq=0 KEXINIT" in text and "in seq=0 KEXINIT" in text and "USERAUTH_SUCCESS" in text
