@@ -360,6 +360,12 @@ class Transport:
             raise chan.open_error
         return chan
 
+    def open_sftp_client(self) -> Any:
+        """An SFTP session on a new channel (``harness.sftp_client.SFTPClient``)."""
+        from harness.sftp_client import SFTPClient
+
+        return SFTPClient.from_transport(self)
+
     # == global requests, rekey, keepalive ================================================
 
     def global_request(self, kind: str, data: bytes | None = None, wait: bool = True,
