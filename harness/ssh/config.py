@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.ssh import limits
 
@@ -58,5 +59,12 @@ class ConnectionConfig:
     # Client: checks the server's host key before the key exchange completes. None accepts any
     # key and is only for tests that say so explicitly (the facade always installs one).
     host_key_verifier: HostKeyVerifier | None = None
+    # Server: private host keys (harness.ssh.keys PKey objects); several types at once, the
+    # client's choice of algorithm decides which one signs.
+    server_host_keys: list[Any] = field(default_factory=list)
+    # Server: group-exchange moduli (harness.ssh.kex.moduli.Moduli); None = the fixed groups.
+    moduli: Any = None
+    # Server: text sent as USERAUTH_BANNER before the first auth reply (None = no banner).
+    auth_banner: str | None = None
     # Emit a MessageReceived event for every incoming message (scenarios, transcripts).
     emit_messages: bool = False

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from harness.ssh import events as ev
 from harness.ssh import phases
 from harness.ssh.auth.client import ClientAuth
+from harness.ssh.auth.server import ServerAuth
 from harness.ssh.channels.table import ChannelTable
 from harness.ssh.config import ConnectionConfig
 from harness.ssh.crypto import compression as comp
@@ -27,6 +28,7 @@ from harness.ssh.limits import MAX_PENDING_GLOBAL_REQUESTS
 from harness.ssh.packet.framing import IDENTITY, PacketReader, PacketWriter
 from harness.ssh.packet.version import VersionReader, make_version_line
 from harness.ssh.phases import Phase, Role
+from harness.ssh.policy import OPEN_SUCCEEDED, ServerPolicy
 from harness.ssh.wire import messages as m
 from harness.ssh.wire.codec import decode_name_list
 from harness.ssh.wire.message import Message, UnknownMessage
@@ -40,9 +42,8 @@ _CHANNEL_DATA_BYTE = bytes([_CHANNEL_DATA])
 class Connection:
     """One SSH connection, either role. Drive it with receive_data / data_to_send / next_event."""
 
-    def __init__(self, role: Role, randbytes: RandBytes, config: ConnectionConfig | None = None) -> None:
-        if role is not Role.CLIENT:
-            raise NotImplementedError("server role: see the server-mode issue")
+    def __init__(self, role: Role, randbytes: RandBytes, config: ConnectionConfig | None = None,
+                 policy: ServerPolicy | None = None) -> None:  # fmt: skip
         self.role = role
         self.is_client = role is Role.CLIENT
         self.randbytes = randbytes
@@ -57,7 +58,8 @@ class Connection:
         self.writer = PacketWriter(prot.null_sealer(), randbytes)
         self.reader = PacketReader(prot.null_opener())
         self.kex = KexEngine(self)
-        self.auth = ClientAuth(self)
+        self.policy = policy or ServerPolicy()
+        self.auth: ClientAuth | ServerAuth = ClientAuth(self) if self.is_client else ServerAuth(self)
         self.channels = ChannelTable(self)
         self.extensions: dict[str, bytes] = {}
         self._pending_global: deque[int] = deque()
@@ -65,7 +67,9 @@ class Connection:
         self._delayed_out: comp.CompressionSpec | None = None
         self._delayed_in: comp.CompressionSpec | None = None
         self.disconnect_reason: int | None = None
-        self._handlers: dict[int, Callable[[Message], None]] = self._client_handlers()
+        self._handlers: dict[int, Callable[[Message], None]] = (
+            self._client_handlers() if self.is_client else self._server_handlers()
+        )
         # Observer seam: called with ("in"|"out", sequence number, payload) for every packet
         # (hex dumps, transcripts, corpus recording). None costs nothing on the hot path.
         self.packet_observer: Callable[[str, int, bytes], None] | None = None
@@ -149,7 +153,29 @@ class Connection:
         self._events.append(event)
 
     def host_key_algorithms_to_offer(self) -> tuple[str, ...]:
-        return self.config.host_key_algorithms
+        """Client: the configured preference. Server: only algorithms we hold a key for."""
+        if self.is_client:
+            return self.config.host_key_algorithms
+        from harness.ssh.keys import key_type_for_algorithm
+
+        types = {key.public_key.key_type for key in self.config.server_host_keys}
+        return tuple(a for a in self.config.host_key_algorithms if key_type_for_algorithm(a) in types)
+
+    def host_key_for(self, algorithm: str):  # type: ignore[no-untyped-def]
+        """The server host key that signs for ``algorithm`` (negotiation guarantees one exists)."""
+        from harness.ssh.keys import key_type_for_algorithm
+
+        wanted = key_type_for_algorithm(algorithm)
+        for key in self.config.server_host_keys:
+            if key.public_key.key_type == wanted:
+                return key
+        raise LocalProtocolError(f"no host key for {algorithm}")
+
+    @property
+    def moduli(self):  # type: ignore[no-untyped-def]
+        from harness.ssh.kex.moduli import Moduli
+
+        return self.config.moduli if self.config.moduli is not None else Moduli.fixed()
 
     def send_message(self, msg: Message, kex: bool = False) -> None:
         self.send_payload(msg.encode(), kex)
@@ -189,6 +215,13 @@ class Connection:
             return IDENTITY
         return comp.make_compressor(spec) if outgoing else comp.make_decompressor(spec)
 
+    def _send_ext_info(self) -> None:
+        """RFC 8308: the server's EXT_INFO is the first packet after its first NEWKEYS."""
+        from harness.ssh.keys import SUPPORTED_HOST_KEY_ALGORITHMS
+
+        sig_algs = ",".join(a for a in SUPPORTED_HOST_KEY_ALGORITHMS if a != "ssh-dss").encode()
+        self._frame(m.ExtInfo(extensions=(("server-sig-algs", sig_algs),)).encode())
+
     def auth_succeeded(self) -> None:
         """zlib@openssh.com starts after USERAUTH_SUCCESS in both directions."""
         self.phase = Phase.CONNECTED
@@ -204,6 +237,8 @@ class Connection:
             self.phase = Phase.USERAUTH
             if self.is_client:
                 self.auth.request_service()
+            elif self.kex.peer_ext_info:
+                self._send_ext_info()
         while self._deferred and not self.kex.in_progress:
             self._frame(self._deferred.popleft())
 
@@ -294,6 +329,67 @@ class Connection:
             handlers[num] = self.auth.on_method_message
         return handlers
 
+    def _server_handlers(self) -> dict[int, Callable[[Message], None]]:
+        ch = self.channels
+        auth = self.auth
+        assert isinstance(auth, ServerAuth)
+        handlers: dict[int, Callable[[Message], None]] = {
+            1: self._on_disconnect,
+            2: lambda msg: self.emit(ev.IgnoreReceived(msg.data)),
+            3: lambda msg: self.emit(ev.UnimplementedReceived(msg.seq)),
+            4: lambda msg: self.emit(ev.DebugReceived(msg.always_display, msg.message)),
+            5: auth.on_service_request,
+            21: lambda msg: self.kex.on_newkeys(),
+            50: auth.on_request,
+            80: self._on_global_request_server,
+            81: self._on_global_reply,
+            82: self._on_global_reply,
+            90: self._on_channel_open_server,
+            91: ch.on_open_confirmation,
+            92: ch.on_open_failure,
+            93: ch.on_window_adjust,
+            94: lambda msg: ch.on_data(msg.recipient, msg.data),
+            95: ch.on_extended_data,
+            96: ch.on_eof,
+            97: ch.on_close,
+            98: self._on_channel_request_server,
+            99: ch.on_reply,
+            100: ch.on_reply,
+        }
+        for num in range(30, 50):
+            handlers[num] = self.kex.on_method_message
+        for num in range(60, 80):
+            handlers[num] = auth.on_method_message
+        return handlers
+
+    def _on_global_request_server(self, msg: Message) -> None:
+        self.emit(ev.GlobalRequestReceived(msg.request_name, msg.want_reply, msg))
+        result = self.policy.check_global_request(msg.request_name, msg)
+        if msg.want_reply:
+            if isinstance(result, bytes | bytearray):
+                self.reply_global_request(True, bytes(result))
+            else:
+                self.reply_global_request(bool(result))
+
+    def _on_channel_open_server(self, msg: Message) -> None:
+        cid = self.channels.on_open(msg)
+        if isinstance(msg, m.ChannelOpenDirectTcpip):
+            result = self.policy.check_channel_direct_tcpip_request(
+                cid, (msg.originator_address, msg.originator_port), (msg.address, msg.port))
+        else:
+            result = self.policy.check_channel_request(msg.channel_type, cid)
+        if result == OPEN_SUCCEEDED:
+            self.channels.accept_open(cid)
+            self.emit(ev.ChannelOpened(cid))
+        else:
+            self.channels.reject_open(cid, int(result) or 1, f"{msg.channel_type} channel refused")
+
+    def _on_channel_request_server(self, msg: Message) -> None:
+        cid = self.channels.on_request(msg)
+        ok = self.policy.check_channel_request_message(cid, msg)
+        if msg.want_reply:
+            self.channels.reply_request(cid, bool(ok))
+
     def _allowed(self) -> frozenset[int]:
         if self.kex.peer_kex_active:
             if self.kex.count == 0 and self.kex.strict:
@@ -358,7 +454,8 @@ class Connection:
         self.emit(ev.ExtInfoReceived(ext))
 
     def _on_channel_open(self, msg: Message) -> None:
-        self.channels.on_open(msg)
+        cid = self.channels.on_open(msg)
+        self.emit(ev.ChannelOpenRequested(cid, msg.channel_type, msg))
 
     def _fail(self, exc: RemoteProtocolError) -> None:
         if self.phase is Phase.CLOSED:

@@ -183,7 +183,8 @@ class ChannelTable:
 
     # -- peer messages ---------------------------------------------------------------------
 
-    def on_open(self, msg: Message) -> None:
+    def on_open(self, msg: Message) -> int:
+        """Register the peer's channel; the caller accepts or rejects it. Returns our id."""
         if msg.max_packet == 0:
             raise RemoteProtocolError("CHANNEL_OPEN with maximum packet size 0")
         cfg = self.conn.config
@@ -192,7 +193,7 @@ class ChannelTable:
                             remote_id=msg.sender, remote_window=msg.initial_window,
                             remote_max_packet=msg.max_packet)  # fmt: skip
         self.channels[cid] = chan
-        self.conn.emit(ev.ChannelOpenRequested(cid, msg.channel_type, msg))
+        return cid
 
     def on_open_confirmation(self, msg: Message) -> None:
         chan = self.channels.get(msg.recipient)
@@ -262,9 +263,12 @@ class ChannelTable:
         self.conn.emit(ev.ChannelClosed(chan.local_id))
         self._maybe_forget(chan)
 
-    def on_request(self, msg: Message) -> None:
+    def on_request(self, msg: Message) -> int:
         chan = self._peer_channel(msg.recipient, f"CHANNEL_REQUEST {msg.request_type!r}")
+        if not chan.open:
+            raise RemoteProtocolError(f"CHANNEL_REQUEST for channel {msg.recipient} before it was opened")
         self.conn.emit(ev.ChannelRequestReceived(chan.local_id, msg.request_type, msg.want_reply, msg))
+        return chan.local_id
 
     def reply_request(self, local_id: int, success: bool) -> None:
         chan = self.channels.get(local_id)

@@ -18,6 +18,7 @@ from harness.ssh.errors import HostKeyMismatch, KexError, RemoteProtocolError
 from harness.ssh.kex.exchange import DirectionKeys, derive_direction_keys, exchange_hash
 from harness.ssh.kex.methods import KEX_METHODS, ClientKex, KexOutcome
 from harness.ssh.kex.negotiate import Negotiated, negotiate
+from harness.ssh.kex.server_methods import ServerOutcome, make_server_kex
 from harness.ssh.keys import parse_public_key
 from harness.ssh.wire import messages as m
 from harness.ssh.wire.message import Message
@@ -169,18 +170,20 @@ class KexEngine:
             for out in self.method.start():
                 self.conn.send_message(out, kex=True)
         else:
-            self.method = self.conn.make_server_kex(spec)
+            self.method = make_server_kex(spec.name, self.conn.randbytes, self.conn.moduli)
             self.context = self.method.context
 
     def on_method_message(self, msg: Message) -> None:
         if self.ignore_next_kex_packet:
             self.ignore_next_kex_packet = False
             return
-        if self.method is None or (self.sent_newkeys and self.conn.is_client):
+        if self.method is None or self.sent_newkeys:
             raise RemoteProtocolError(f"unexpected {msg.NAME}: no key exchange method is running")
         result = self.method.handle(msg)
         if isinstance(result, KexOutcome):
             self._finish_client(result)
+        elif isinstance(result, ServerOutcome):
+            self._finish_server(result)
         else:
             for out in result:
                 self.conn.send_message(out, kex=True)
@@ -213,6 +216,27 @@ class KexEngine:
             raise KexError(f"host key signature ({neg.host_key}) does not verify over the exchange hash")
         self.host_key = outcome.host_key
         self.host_key_algorithm = neg.host_key
+        self.install_keys(spec.hash_name, outcome.shared_secret, h)
+
+    def _finish_server(self, outcome: ServerOutcome) -> None:
+        neg = self.negotiated
+        assert neg is not None and self.our_kexinit is not None and self.peer_kexinit is not None
+        spec = KEX_METHODS[neg.kex]
+        host_key = self.conn.host_key_for(neg.host_key)
+        blob = host_key.asbytes()
+        h = exchange_hash(
+            spec.hash_name,
+            self.conn.peer_version_line,
+            self.conn.our_version_line,
+            self.peer_kexinit,
+            self.our_kexinit,
+            blob,
+            outcome.hash_body,
+            outcome.shared_secret,
+        )
+        self.host_key = blob
+        self.host_key_algorithm = neg.host_key
+        self.conn.send_message(outcome.make_reply(blob, host_key.sign(h, neg.host_key)), kex=True)
         self.install_keys(spec.hash_name, outcome.shared_secret, h)
 
     def install_keys(self, hash_name: str, shared_secret: bytes, h: bytes) -> None:
