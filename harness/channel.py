@@ -93,7 +93,8 @@ class Channel:
             elif event.request_type == "exit-signal" and isinstance(msg, m.ChannelRequestExitSignal):
                 self.exit_signal = msg.signal
                 self.exit_status = -1
-            if event.want_reply:
+            if event.want_reply and self.transport._conn.is_client:
+                # The server answered its requests through its policy already.
                 self.transport._conn.channels.reply_request(self.chanid, False)
 
     # -- requests --------------------------------------------------------------------------
@@ -208,6 +209,44 @@ class Channel:
                 t._conn.channels.send_eof(self.chanid)
 
         t._call(eof)
+
+    # -- server side ---------------------------------------------------------------------
+
+    def send_stderr(self, data: bytes) -> int:
+        """Extended data type 1 (server mode)."""
+        t = self.transport
+        t._wait(lambda: self.closed or self._window() > 0, self.timeout, "channel window")
+        if self.closed:
+            raise OSError(f"channel {self.chanid} is closed")
+        return t._call(lambda: t._conn.channels.send_data(self.chanid, data, 1))
+
+    def sendall_stderr(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            n = self.send_stderr(bytes(view))
+            view = view[n:]
+
+    def send_exit_status(self, status: int) -> None:
+        self._send_request(m.ChannelRequestExitStatus(want_reply=False, status=status & 0xFFFFFFFF))
+
+    def send_exit_signal(self, signal: str, core_dumped: bool = False, message: str = "") -> None:
+        self._send_request(m.ChannelRequestExitSignal(want_reply=False, signal=signal, core_dumped=core_dumped,
+                                                      message=message, language=""))  # fmt: skip
+
+    def _send_request(self, msg: m.Message) -> None:
+        t = self.transport
+
+        def send() -> None:
+            if not self.closed:
+                t._conn.channels.send_request(self.chanid, msg)
+
+        t._call(send)
+
+    def get_id(self) -> int:
+        return self.chanid
+
+    def get_transport(self) -> Transport:
+        return self.transport
 
     def exit_status_ready(self) -> bool:
         return self.exit_status is not None or self.closed

@@ -49,7 +49,7 @@ def _open_socket(target: Any, timeout: float) -> socket.socket:
 
 
 class Transport:
-    """An SSH client connection (server mode arrives with the server-mode issue)."""
+    """One SSH connection: client (start_client/connect) or server (start_server)."""
 
     default_timeout: float = 60.0
 
@@ -76,6 +76,11 @@ class Transport:
         self._username: str | None = None
         self.remote_version: str | None = None
         self.local_version = self._conn.our_version_line.decode()
+        self._server: Any = None
+        self._server_keys: list[Any] = []
+        self._subsystems: dict[str, tuple[type, tuple[Any, ...], dict[str, Any]]] = {}
+        self._accept_queue: list[Channel] = []
+        self._pending_user: str | None = None
         self._keepalive_interval = 0.0
         self._keepalive_last = 0.0
         self._disconnect: ev.Disconnected | None = None
@@ -123,6 +128,99 @@ class Transport:
         finally:
             if event is not None:
                 event.set()
+
+    # == server mode ========================================================================
+
+    def add_server_key(self, key: Any) -> None:
+        """A host key to offer; several types at once, the client's choice decides which signs."""
+        self._server_keys = [k for k in self._server_keys if k.get_name() != key.get_name()] + [key]
+
+    def get_server_key(self) -> Any:
+        """The host key that signed the last exchange (server mode)."""
+        alg = self._conn.kex.host_key_algorithm
+        if alg is None:
+            return self._server_keys[0] if self._server_keys else None
+        return self._conn.host_key_for(alg)
+
+    def load_server_moduli(self, filename: str | None = None) -> bool:
+        """Enable diffie-hellman-group-exchange on the server from a moduli file (OpenSSH format)."""
+        from harness.ssh.kex.moduli import DEFAULT_MODULI_PATHS, Moduli
+
+        for path in [filename] if filename else list(DEFAULT_MODULI_PATHS):
+            try:
+                moduli = Moduli.load(path)
+            except OSError:
+                if filename:
+                    raise
+                continue
+            if len(moduli):
+                self._config.moduli = moduli
+                return True
+        return False
+
+    def set_subsystem_handler(self, name: str, handler: type, *args: Any, **kwargs: Any) -> None:
+        self._subsystems[name] = (handler, args, kwargs)
+
+    def _start_subsystem(self, channel: Channel, name: str) -> bool:
+        entry = self._subsystems.get(name)
+        if entry is None:
+            return False
+        cls, args, kwargs = entry
+        handler = cls(channel, name, self._server, *args, **kwargs)
+        handler.start()
+        return True
+
+    def _new_server_channel(self, chanid: int) -> Channel:
+        chan = Channel(self, chanid)
+        chan.opened = True
+        self._channels[chanid] = chan
+        return chan
+
+    def start_server(self, event: threading.Event | None = None, server: Any = None,
+                     timeout: float | None = None) -> None:  # fmt: skip
+        """Serve this connection: version exchange and first key exchange with our host keys."""
+        from harness.server import PolicyAdapter, ServerInterface
+
+        if self._driver is not None:
+            raise SSHException("transport already started")
+        if not self._server_keys:
+            raise SSHException("add_server_key() before start_server(): a server needs a host key")
+        self._server = server or ServerInterface()
+        self._config.server_host_keys = list(self._server_keys)
+        self._conn = Connection(Role.SERVER, self._randbytes, self._config, PolicyAdapter(self, self._server))
+        if self._hexdump:
+            self._conn.packet_observer = self._dump_packet
+        self._driver = ThreadedDriver(self.sock, self._conn, self._on_event, logger=self._log)
+        self._driver.tick = self._tick
+        self._driver.start()
+        try:
+            self._wait(lambda: self._kex_done > 0, timeout, "the first key exchange")
+        finally:
+            if event is not None:
+                event.set()
+
+    def accept(self, timeout: float | None = None) -> Channel | None:
+        """The next channel the client opened and we accepted; None on timeout (paramiko)."""
+        try:
+            self._wait(lambda: bool(self._accept_queue), timeout, "a channel")
+        except TimeoutError:
+            return None
+        return self._accept_queue.pop(0)
+
+    def open_forwarded_tcpip_channel(self, src_addr: tuple[str, int], dest_addr: tuple[str, int]) -> Channel:
+        """Server mode: a forwarded-tcpip channel for a connection to a forwarded port."""
+        return self.open_channel("forwarded-tcpip", dest_addr=dest_addr, src_addr=src_addr)
+
+    def _wait_channel(self, chanid: int, timeout: float = 10.0) -> Channel | None:
+        try:
+            self._wait(lambda: chanid in self._channels, timeout, f"channel {chanid}")
+        except (TimeoutError, SSHException):
+            return None
+        return self._channels.get(chanid)
+
+    @property
+    def server_mode(self) -> bool:
+        return not self._conn.is_client
 
     def connect(self, hostkey: Any = None, username: str = "", password: str | None = None,
                 pkey: Any = None, *, host_keys: Any = None, hostname: str | None = None,
@@ -226,6 +324,11 @@ class Transport:
 
     def _on_event(self, event: ev.Event) -> None:
         chanid = getattr(event, "channel", None)
+        if chanid is not None and isinstance(event, ev.ChannelOpened) and self.server_mode:
+            chan = self._channels.get(chanid)
+            if chan is not None:
+                self._accept_queue.append(chan)
+            return
         if chanid is not None and isinstance(event, ev.ChannelOpenRequested):
             # Incoming channels (forwarding) are refused until a handler exists for them.
             self._conn.channels.reject_open(chanid, 1, "no handler for incoming channels")
