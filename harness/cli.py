@@ -86,6 +86,43 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import getpass
+    import signal
+    import threading
+
+    from harness.serve import Listener, ServeConfig, load_authorized_keys
+    from harness.ssh.keys import ECDSAKey, Ed25519Key, RSAKey, load_private_key_file
+
+    if args.host_key:
+        keys = [load_private_key_file(path) for path in args.host_key]
+    else:
+        keys = [Ed25519Key.generate(), ECDSAKey.generate(256), RSAKey.generate(3072)]
+        print("generated ephemeral host keys: " + ", ".join(f"{k.get_name()} {k.fingerprint_sha256()}" for k in keys))
+    if args.password is None and not args.authorized_keys:
+        print("give --password and/or --authorized-keys: a server nobody can log in to is not useful",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        authorized = load_authorized_keys(args.authorized_keys) if args.authorized_keys else []
+    except (OSError, ValueError) as exc:
+        print(f"{args.authorized_keys}: {exc}", file=sys.stderr)
+        return 2
+    config = ServeConfig(username=args.user or getpass.getuser(), password=args.password, authorized_keys=authorized,
+                         cwd=args.cwd, all_algorithms=args.all_algorithms)  # fmt: skip
+    listener = Listener(keys, config, host=args.listen, port=args.port, moduli=args.moduli).start()
+    print(f"serving SSH on {listener.address[0]}:{listener.address[1]} for user {config.username}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    listener.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", description="SSH interoperability test harness")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,5 +134,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="corpus/transcripts", help="directory for the transcripts")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=_record)
+    p = sub.add_parser("serve", help="run our SSH server (exec, shell, sftp, forwarding to loopback)")
+    p.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=2222, help="port (0 = any free port; default 2222)")
+    p.add_argument("--host-key", action="append", help="private host key file (repeatable; default: generated)")
+    p.add_argument("--user", help="the user that may log in (default: the current user)")
+    p.add_argument("--password", help="that user's password")
+    p.add_argument("--authorized-keys", help="an authorized_keys file for that user")
+    p.add_argument("--moduli", help="moduli file for diffie-hellman-group-exchange (default /etc/ssh/moduli)")
+    p.add_argument("--cwd", help="working directory for commands and sftp")
+    p.add_argument("--all-algorithms", action="store_true", help="offer legacy algorithms too (interop testing)")
+    p.set_defaults(func=_serve)
     args = parser.parse_args(argv)
     return int(args.func(args))

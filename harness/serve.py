@@ -57,6 +57,8 @@ class ServeConfig:
     cwd: str | None = None
     env: dict[str, str] | None = None
     allow_forwarding: bool = True
+    # Offer every algorithm we implement (legacy ones included), for interop testing.
+    all_algorithms: bool = False
 
 
 def _is_loopback(host: str) -> bool:
@@ -415,6 +417,12 @@ def serve_connection(sock: socket.socket, host_keys: list[Any], config: ServeCon
     from harness.transport import Transport
 
     t = Transport(sock)
+    if config.all_algorithms:
+        from harness.crypto_names import ALGORITHM_CATEGORIES
+
+        opts = t.get_security_options()
+        for category, names in ALGORITHM_CATEGORIES.items():
+            setattr(opts, category, names)
     for key in host_keys:
         t.add_server_key(key)
     t.load_server_moduli(moduli)

@@ -339,6 +339,7 @@ class Connection:
             3: lambda msg: self.emit(ev.UnimplementedReceived(msg.seq)),
             4: lambda msg: self.emit(ev.DebugReceived(msg.always_display, msg.message)),
             5: auth.on_service_request,
+            7: self._on_ext_info,
             21: lambda msg: self.kex.on_newkeys(),
             50: auth.on_request,
             80: self._on_global_request_server,

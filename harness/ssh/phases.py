@@ -48,7 +48,8 @@ ALLOWED: dict[tuple[Role, Phase], frozenset[int]] = {
     (Role.CLIENT, Phase.USERAUTH): GENERIC | _ids(6, 7, 20, 51, 52, 53, (60, 79)),
     (Role.CLIENT, Phase.CONNECTED): GENERIC | _ids(7, 20, (80, 127)),
     (Role.SERVER, Phase.FIRST_KEX): GENERIC | KEX,
-    (Role.SERVER, Phase.USERAUTH): GENERIC | _ids(5, 20, 50, (60, 79)),
+    # A client may send EXT_INFO after its first NEWKEYS (RFC 8308 2.4).
+    (Role.SERVER, Phase.USERAUTH): GENERIC | _ids(5, 7, 20, 50, (60, 79)),
     (Role.SERVER, Phase.CONNECTED): GENERIC | _ids(20, 50, (80, 127)),
 }
 
