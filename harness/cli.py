@@ -97,7 +97,9 @@ def _serve(args: argparse.Namespace) -> int:
     if args.host_key:
         keys = [load_private_key_file(path) for path in args.host_key]
     else:
-        keys = [Ed25519Key.generate(), ECDSAKey.generate(256), RSAKey.generate(3072)]
+        keys = [Ed25519Key.generate(), RSAKey.generate(3072)]
+        if args.all_algorithms:
+            keys.append(ECDSAKey.generate(256))
         print("generated ephemeral host keys: " + ", ".join(f"{k.get_name()} {k.fingerprint_sha256()}" for k in keys))
     if args.password is None and not args.authorized_keys:
         print("give --password and/or --authorized-keys: a server nobody can log in to is not useful",

@@ -62,6 +62,7 @@ class SecurityOptions:
         if unknown:
             raise ValueError(f"unknown {name} algorithm(s) {unknown}; supported: {sorted(known)}")
         setattr(self._config, _FIELDS[name], names)
+        self._config.explicit.add(_FIELDS[name])
 
     def __repr__(self) -> str:
         return "SecurityOptions(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in _FIELDS) + ")"

@@ -187,6 +187,7 @@ class Transport:
             raise SSHException("add_server_key() before start_server(): a server needs a host key")
         self._server = server or ServerInterface()
         self._config.server_host_keys = list(self._server_keys)
+        self._config.apply_server_defaults()
         self._conn = Connection(Role.SERVER, self._randbytes, self._config, PolicyAdapter(self, self._server))
         if self._hexdump:
             self._conn.packet_observer = self._dump_packet

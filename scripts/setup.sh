@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
-for bin in /usr/bin/sshpass /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr/sbin/dropbear /usr/bin/dbclient /usr/bin/dropbearkey; do
-    [ -x "$bin" ] || need_pkgs=(openssh-server openssh-client openssh-sftp-server dropbear-bin sshpass)
+# Real peers and tools: OpenSSH, Dropbear, PuTTY's plink/puttygen, ssh-audit, sshpass.
+for bin in /usr/bin/sshpass /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr/sbin/dropbear /usr/bin/dbclient \
+           /usr/bin/dropbearkey /usr/bin/plink /usr/bin/puttygen /usr/bin/ssh-audit; do
+    [ -x "$bin" ] || need_pkgs=(openssh-server openssh-client openssh-sftp-server dropbear-bin sshpass putty-tools ssh-audit)
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
@@ -31,4 +33,11 @@ if [ ! -f "$stamp" ]; then
     .venv/bin/pip install -q --upgrade pip >/dev/null
     .venv/bin/pip install -q -e '.[test,fuzz]'
     touch "$stamp"
+fi
+
+# The Docker peer matrix (OpenSSH 8.4/9.2/10.0, Dropbear 2020.81/2022.83/2025.89, tinysshd):
+# installs docker.io, starts dockerd, builds the base and peer images offline. Skipped only when
+# HARNESS_NO_DOCKER=1 (then the tests that need Docker fail unless HARNESS_REQUIRE_DOCKER=0).
+if [ "${HARNESS_NO_DOCKER:-0}" != "1" ]; then
+    bash containers/bootstrap.sh
 fi

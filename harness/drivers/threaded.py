@@ -130,7 +130,7 @@ class ThreadedDriver:
                     break
                 self.call(lambda d=data: self.conn.receive_data(d))
         except RemoteProtocolError as exc:
-            self.log.error("protocol error from peer: %s", exc)
+            self.log.warning("protocol error from peer: %s", exc)
             self._set_error(exc)
         except Exception as exc:  # a bug in the core: keep it visible to the caller
             self.log.exception("internal error in the SSH core")

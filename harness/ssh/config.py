@@ -40,6 +40,16 @@ def _default_host_keys() -> tuple[str, ...]:
     return tuple(a for a in SUPPORTED_HOST_KEY_ALGORITHMS if a not in ("ssh-dss",))
 
 
+# What a server offers by default: our client defaults minus what ssh-audit rates "fail"
+# (NIST-curve ECDH/ECDSA, SHA-1 RSA signatures). Clients keep them for interop with old servers.
+def server_default_kex() -> tuple[str, ...]:
+    return tuple(k for k in _default_kex() if not k.startswith("ecdh-sha2-nistp"))
+
+
+def server_default_host_keys() -> tuple[str, ...]:
+    return tuple(a for a in _default_host_keys() if not a.startswith("ecdsa-") and a != "ssh-rsa")
+
+
 @dataclass
 class ConnectionConfig:
     kex: tuple[str, ...] = field(default_factory=_default_kex)
@@ -66,5 +76,14 @@ class ConnectionConfig:
     moduli: Any = None
     # Server: text sent as USERAUTH_BANNER before the first auth reply (None = no banner).
     auth_banner: str | None = None
+    # Security-option categories the application set explicitly (role defaults leave them be).
+    explicit: set[str] = field(default_factory=set)
     # Emit a MessageReceived event for every incoming message (scenarios, transcripts).
     emit_messages: bool = False
+
+    def apply_server_defaults(self) -> None:
+        """Switch the lists the application did not set to the server defaults."""
+        if "kex" not in self.explicit:
+            self.kex = server_default_kex()
+        if "host_key_algorithms" not in self.explicit:
+            self.host_key_algorithms = server_default_host_keys()

@@ -90,7 +90,7 @@ def test_openssh_client_algorithm(our_server: OurServer, category: str, algorith
     options = ["-o", f"{_SSH_OPTION[category]}={algorithm}"]
     if category == "digests":
         options += ["-o", "Ciphers=aes128-ctr"]
-    r = subprocess.run(_ssh_argv(our_server, *options, "-v", key="ed25519") + ["printf hi; printf oops >&2; exit 3"],
+    r = subprocess.run([*_ssh_argv(our_server, *options, "-v", key="ed25519"), "printf hi; printf oops >&2; exit 3"],
                        capture_output=True, timeout=TIMEOUT)  # fmt: skip
     assert (r.returncode, r.stdout) == (3, b"hi"), r.stderr.decode()[-2000:]
     assert b"oops" in r.stderr
@@ -98,7 +98,7 @@ def test_openssh_client_algorithm(our_server: OurServer, category: str, algorith
 
 
 def test_openssh_client_compression(our_server: OurServer) -> None:
-    r = subprocess.run(_ssh_argv(our_server, "-C", "-v", key="ed25519") + ["head -c 100000 /dev/zero"],
+    r = subprocess.run([*_ssh_argv(our_server, "-C", "-v", key="ed25519"), "head -c 100000 /dev/zero"],
                        capture_output=True, timeout=TIMEOUT)  # fmt: skip
     assert r.returncode == 0 and r.stdout == bytes(100000)
     assert b"zlib@openssh.com" in r.stderr
@@ -106,7 +106,7 @@ def test_openssh_client_compression(our_server: OurServer) -> None:
 
 @pytest.mark.parametrize("key", KEY_NAMES)
 def test_openssh_client_publickey(our_server: OurServer, key: str) -> None:
-    r = subprocess.run(_ssh_argv(our_server, key=key) + ["echo $USER"], capture_output=True, timeout=TIMEOUT)
+    r = subprocess.run([*_ssh_argv(our_server, key=key), "echo $USER"], capture_output=True, timeout=TIMEOUT)
     assert r.returncode == 0, r.stderr
     assert r.stdout == f"{USER}\n".encode()
 
@@ -114,8 +114,8 @@ def test_openssh_client_publickey(our_server: OurServer, key: str) -> None:
 def test_openssh_client_password_and_interactive(our_server: OurServer) -> None:
     sshpass = _need("sshpass")
     for method in ("password", "keyboard-interactive"):
-        argv = [sshpass, "-p", PASSWORD] + _ssh_argv(our_server, "-o", "BatchMode=no", "-o",
-                                                     f"PreferredAuthentications={method}")  # fmt: skip
+        ssh = _ssh_argv(our_server, "-o", "BatchMode=no", "-o", f"PreferredAuthentications={method}")
+        argv = [sshpass, "-p", PASSWORD, *ssh]
         r = subprocess.run([*argv, "echo ok"], capture_output=True, timeout=TIMEOUT)
         assert (r.returncode, r.stdout) == (0, b"ok\n"), (method, r.stderr)
 
@@ -123,7 +123,7 @@ def test_openssh_client_password_and_interactive(our_server: OurServer) -> None:
 def test_openssh_client_bulk_across_rekey(our_server: OurServer) -> None:
     """64 MiB through `cat` each way, ssh rekeying every 16 MiB, checksummed."""
     data = os.urandom(1 << 20) * 64
-    r = subprocess.run(_ssh_argv(our_server, "-o", "RekeyLimit=16M", key="ed25519") + ["cat"],
+    r = subprocess.run([*_ssh_argv(our_server, "-o", "RekeyLimit=16M", key="ed25519"), "cat"],
                        input=data, capture_output=True, timeout=300)  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     assert hashlib.sha256(r.stdout).digest() == hashlib.sha256(data).digest()
@@ -146,7 +146,7 @@ def test_openssh_sftp_subsystem(our_server: OurServer, tmp_path: Path) -> None:
 
 def test_openssh_client_pty(our_server: OurServer) -> None:
     """ssh -tt without a local terminal asks for a 0x0 pty; we default that to 80x24."""
-    r = subprocess.run(_ssh_argv(our_server, "-tt", key="ed25519") + ["stty size; tty"], capture_output=True,
+    r = subprocess.run([*_ssh_argv(our_server, "-tt", key="ed25519"), "stty size; tty"], capture_output=True,
                        timeout=TIMEOUT)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert b"24 80" in r.stdout and b"/dev/pts/" in r.stdout, r.stdout
