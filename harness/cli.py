@@ -8,74 +8,79 @@ data, and writes a Markdown and a JSON report. It exits non-zero when anything d
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 import time
-import traceback
 from pathlib import Path
 
 
 def _interop(args: argparse.Namespace) -> int:
-    from harness.crypto_names import ALGORITHM_CATEGORIES
-    from harness.interop import check_algorithm, peer_offers
-    from harness.peers.process import start_dropbear_server, start_openssh_server
+    from harness.matrix import run_matrix
+    from harness.peers.base import PeerError
+    from harness.peers.registry import default_launcher, default_peer_ids
 
-    starters = {"openssh": start_openssh_server, "dropbear": start_dropbear_server}
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results: list[dict[str, object]] = []
-    failures = 0
-    with tempfile.TemporaryDirectory(prefix="harness-interop-") as tmp:
-        for kind in args.peer or list(starters):
-            if kind not in starters:
-                print(f"unknown peer {kind!r}; choose from {sorted(starters)}", file=sys.stderr)
-                return 2
-            server = starters[kind](Path(tmp) / kind)
-            info = server.info
-            print(f"== {info.peer_id} ({info.banner}) on {info.host}:{info.port}")
-            try:
-                for category, algorithms in ALGORITHM_CATEGORIES.items():
-                    for alg in algorithms:
-                        row: dict[str, object] = {"peer": info.peer_id, "category": category, "algorithm": alg}
-                        if not peer_offers(info, category, alg):
-                            row["result"] = "not offered"
-                        else:
-                            start = time.monotonic()
-                            try:
-                                check_algorithm(info, category, alg)
-                                row["result"] = "pass"
-                            except Exception as exc:
-                                failures += 1
-                                row["result"] = "FAIL"
-                                row["error"] = f"{type(exc).__name__}: {exc}"
-                                row["traceback"] = traceback.format_exc()
-                            row["seconds"] = round(time.monotonic() - start, 3)
-                        results.append(row)
-                        mark = {"pass": "ok", "FAIL": "FAIL", "not offered": "--"}[str(row["result"])]
-                        print(f"  {mark:4} {category:12} {alg}" + (f"  ({row['error']})" if "error" in row else ""))
-            finally:
-                server.stop()
-    (out_dir / "interop.json").write_text(json.dumps(results, indent=2))
-    (out_dir / "interop.md").write_text(_markdown(results))
-    print(f"\nwrote {out_dir / 'interop.md'} and {out_dir / 'interop.json'}; {failures} failure(s)")
-    return 1 if failures else 0
+    try:
+        launcher = args.launcher or default_launcher()
+    except PeerError as exc:
+        print(f"harness interop: {exc}", file=sys.stderr)
+        return 2
+    peers = args.peer or default_peer_ids(launcher)
+    if not peers:
+        print(f"harness interop: no peers available with the {launcher} launcher", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk)
+    fails = sum(c.result == "FAIL" for c in cells)
+    passes = sum(c.result == "pass" for c in cells)
+    print(f"\n{passes} pass, {fails} FAIL, {len(cells) - passes - fails} n/a across {len(peers)} peer(s) "
+          f"in {time.monotonic() - started:.0f} s; wrote {args.out}/interop.md and interop.json")
+    return 1 if fails else 0
 
 
-def _markdown(results: list[dict[str, object]]) -> str:
-    peers = sorted({str(r["peer"]) for r in results})
-    lines = ["# Client interop matrix", "", "| category | algorithm | " + " | ".join(peers) + " |",
-             "|---|---|" + "---|" * len(peers)]  # fmt: skip
-    cells: dict[tuple[str, str], dict[str, str]] = {}
-    for r in results:
-        cells.setdefault((str(r["category"]), str(r["algorithm"])), {})[str(r["peer"])] = str(r["result"])
-    for (cat, alg), by_peer in cells.items():
-        lines.append(f"| {cat} | `{alg}` | " + " | ".join(by_peer.get(p, "") for p in peers) + " |")
-    fails = [r for r in results if r["result"] == "FAIL"]
-    if fails:
-        lines += ["", "## Failures", ""]
-        lines += [f"- {r['peer']} {r['category']} `{r['algorithm']}`: {r['error']}" for r in fails]
-    return "\n".join(lines) + "\n"
+def _peers(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from harness.peers.registry import registry, start_peer
+
+    if args.action == "list":
+        from harness.peers.docker import docker_available, peer_image_status
+
+        ok, reason = docker_available()
+        print(f"docker engine: {'yes' if ok else 'no'} ({reason})")
+        print(f"{'id':18} {'role':7} {'launchers':16} image")
+        for entry in registry():
+            image = peer_image_status(entry.peer_id)[1] if ok else "-"
+            print(f"{entry.peer_id:18} {entry.role:7} {','.join(entry.launchers):16} {image}")
+        return 0
+    if args.action == "build":
+        script = Path(__file__).resolve().parent.parent / "containers" / "bootstrap.sh"
+        return subprocess.call(["bash", str(script)])
+    if args.action == "stop":
+        from harness.peers.docker import cleanup_stale_containers, docker_available
+
+        if docker_available()[0]:
+            removed = cleanup_stale_containers()
+            print(f"removed {len(removed)} leftover peer container(s)")
+        return 0
+    if not args.id:
+        print("harness peers start ID: give a peer id (see `harness peers list`)", file=sys.stderr)
+        return 2
+    launcher = args.launcher or __import__("harness.peers.registry", fromlist=["x"]).default_launcher()
+    handle = start_peer(args.id, launcher)
+    info = handle.info
+    print(f"{info.peer_id} ({info.banner}) listening on {info.host}:{info.port}")
+    print(f"  user {info.username} password {info.password}")
+    print(f"  known_hosts {info.known_hosts}")
+    for name, path in info.client_keys.items():
+        print(f"  client key {name}: {path}")
+    print("Ctrl-C stops it.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        handle.stop()
+    return 0
 
 
 def _record(args: argparse.Namespace) -> int:
@@ -125,13 +130,26 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fuzz(args: argparse.Namespace) -> int:
+    from harness.fuzz.campaign import cli
+
+    return cli(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", description="SSH interoperability test harness")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("interop", help="run our client against the default real peers, every algorithm")
-    p.add_argument("--peer", action="append", help="openssh or dropbear (repeatable; default: both)")
+    p = sub.add_parser("interop", help="the conformance matrix: our client against every server peer")
+    p.add_argument("--peer", action="append", help="peer id (repeatable; default: all; see `harness peers list`)")
+    p.add_argument("--launcher", choices=("docker", "process"), help="default: docker if an engine answers")
     p.add_argument("--out", default="results", help="directory for interop.md and interop.json")
+    p.add_argument("--no-bulk", action="store_true", help="skip the 64 MiB transfers")
     p.set_defaults(func=_interop)
+    p = sub.add_parser("peers", help="list, build, start or clean up the real peers")
+    p.add_argument("action", choices=("list", "build", "start", "stop"))
+    p.add_argument("id", nargs="?", help="peer id for start")
+    p.add_argument("--launcher", choices=("docker", "process"))
+    p.set_defaults(func=_peers)
     p = sub.add_parser("record-transcripts", help="record replayable sessions against local sshd and Dropbear")
     p.add_argument("--out", default="corpus/transcripts", help="directory for the transcripts")
     p.add_argument("--seed", type=int, default=1)
@@ -147,5 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cwd", help="working directory for commands and sftp")
     p.add_argument("--all-algorithms", action="store_true", help="offer legacy algorithms too (interop testing)")
     p.set_defaults(func=_serve)
+    p = sub.add_parser("fuzz", help="run a fuzz campaign (atheris/libFuzzer), or replay seeds and regressions")
+    from harness.fuzz.campaign import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=_fuzz)
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -15,9 +15,29 @@ from harness.ssh.keys import HostKeys, load_private_key_file
 from harness.transport import Transport
 
 
-def connect(peer: PeerInfo, *, auth: str = "password", key_name: str = "ed25519", **algorithms: tuple[str, ...]
-            ) -> Transport:  # fmt: skip
-    """A Transport authenticated to ``peer``; ``algorithms`` sets security options by name."""
+def authenticate(t: Transport, peer: PeerInfo, auth: str | None = None, key_name: str = "ed25519") -> None:
+    """Log in to ``peer``; ``auth`` None picks password where offered, else the Ed25519 key."""
+    if auth is None:
+        from harness.peers.registry import info_supports_password
+
+        auth = "password" if info_supports_password(peer) else "publickey"
+    if auth == "password":
+        t.auth_password(peer.username, peer.password)
+    elif auth == "publickey":
+        from harness.peers.base import CLIENT_KEY_PASSPHRASE
+
+        password = CLIENT_KEY_PASSPHRASE if key_name.endswith("encrypted") else None
+        t.auth_publickey(peer.username, load_private_key_file(str(peer.client_keys[key_name]), password))
+    elif auth == "interactive":
+        t.auth_interactive_dumb(peer.username, peer.password)
+    elif auth != "none":
+        raise ValueError(f"unknown auth kind {auth!r}")
+
+
+def connect(peer: PeerInfo, *, auth: str | None = None, key_name: str = "ed25519",
+            **algorithms: tuple[str, ...]) -> Transport:  # fmt: skip
+    """A Transport authenticated to ``peer`` (see :func:`authenticate`); ``algorithms`` sets
+    security options by name. The host key is checked against the peer's known_hosts."""
     t = Transport(peer.address)
     opts = t.get_security_options()
     for name, value in algorithms.items():
@@ -26,17 +46,7 @@ def connect(peer: PeerInfo, *, auth: str = "password", key_name: str = "ed25519"
     host_keys.load(str(peer.known_hosts))
     try:
         t.connect(host_keys=host_keys, hostname=peer.host, port=peer.port)
-        if auth == "password":
-            t.auth_password(peer.username, peer.password)
-        elif auth == "publickey":
-            from harness.peers.base import CLIENT_KEY_PASSPHRASE
-
-            password = CLIENT_KEY_PASSPHRASE if key_name.endswith("encrypted") else None
-            t.auth_publickey(peer.username, load_private_key_file(str(peer.client_keys[key_name]), password))
-        elif auth == "interactive":
-            t.auth_interactive_dumb(peer.username, peer.password)
-        elif auth != "none":
-            raise ValueError(auth)
+        authenticate(t, peer, auth, key_name)
     except BaseException:
         t.close()
         raise
@@ -131,12 +141,32 @@ def peer_offers(peer: PeerInfo, category: str, algorithm: str) -> bool:
     return all(algorithm in peer.algorithms.get(key, ()) for key in PEER_KEYS[category])
 
 
+MAC_CIPHERS = ("aes128-ctr", "aes256-ctr", "aes128-cbc", "aes256-cbc", "3des-cbc")
+
+
+def mac_cipher(peer: PeerInfo) -> str | None:
+    """A non-AEAD cipher the peer offers, so that a MAC is really used (None: AEAD only)."""
+    return next((c for c in MAC_CIPHERS if peer_offers(peer, "ciphers", c)), None)
+
+
 def options_for(peer: PeerInfo, category: str, algorithm: str) -> dict[str, tuple[str, ...]]:
     """Security options that force ``algorithm`` (and a real MAC-using cipher for MAC tests)."""
     options: dict[str, tuple[str, ...]] = {category: (algorithm,)}
     if category == "digests":
-        options["ciphers"] = tuple(c for c in ("aes128-ctr", "aes256-ctr") if peer_offers(peer, "ciphers", c))[:1]
+        cipher = mac_cipher(peer)
+        if cipher is None:
+            raise ValueError(f"{peer.peer_id} offers only AEAD ciphers: no MAC is ever used with it")
+        options["ciphers"] = (cipher,)
     return options
+
+
+def not_applicable(peer: PeerInfo, category: str, algorithm: str) -> str | None:
+    """Why (category, algorithm) cannot be tested against ``peer``, or None if it can."""
+    if not peer_offers(peer, category, algorithm):
+        return f"{peer.peer_id} does not offer {category} {algorithm}"
+    if category == "digests" and mac_cipher(peer) is None:
+        return f"{peer.peer_id} offers {algorithm} but only AEAD ciphers, so no MAC is ever used"
+    return None
 
 
 def negotiated_value(t: Transport, category: str) -> str | None:
@@ -152,13 +182,16 @@ def negotiated_value(t: Transport, category: str) -> str | None:
 
 
 def check_algorithm(peer: PeerInfo, category: str, algorithm: str, transfer: int = 256 * 1024) -> None:
-    """Connect forcing one algorithm, run a command, echo data; raise AssertionError on deviation."""
+    """Connect forcing one algorithm; on one session channel (tinysshd allows no more) check
+    stdout, stderr, exit status and ``transfer`` bytes echoed through `cat`, byte for byte."""
     t = connect(peer, **options_for(peer, category, algorithm))
     try:
         got = negotiated_value(t, category)
         assert got == algorithm, f"negotiated {got}, expected {algorithm}"
-        out, err, status = run(t, "printf hello; printf oops >&2; exit 3")
-        assert (out, err, status) == (b"hello", b"oops", 3), f"exec gave {(out, err, status)!r}"
-        echo_transfer(t, transfer)
+        payload = os.urandom(transfer)
+        out, err, status = run(t, "printf oops >&2; cat; exit 3", stdin=payload)
+        assert (err, status) == (b"oops", 3), f"exec gave stderr {err!r}, status {status}"
+        assert hashlib.sha256(out).digest() == hashlib.sha256(payload).digest(), (
+            f"echo of {transfer} bytes came back as {len(out)} different bytes")
     finally:
         t.close()

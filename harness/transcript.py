@@ -189,7 +189,7 @@ def record_matrix(out_dir: Path, seed: int = 1) -> list[Path]:
     import tempfile
 
     from harness.crypto_names import ALGORITHM_CATEGORIES
-    from harness.interop import options_for, peer_offers
+    from harness.interop import not_applicable, options_for
     from harness.peers.process import start_dropbear_server, start_openssh_server
 
     config_key = {"kex": "kex", "key_types": "host_key_algorithms", "ciphers": "ciphers", "digests": "macs",
@@ -201,7 +201,7 @@ def record_matrix(out_dir: Path, seed: int = 1) -> list[Path]:
                 info = server.info
                 for category, algorithms in ALGORITHM_CATEGORIES.items():
                     for alg in algorithms:
-                        if not peer_offers(info, category, alg):
+                        if not_applicable(info, category, alg):
                             continue
                         options = options_for(info, category, alg)
                         config = {config_key[k]: list(v) for k, v in options.items()}

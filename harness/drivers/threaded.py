@@ -1,10 +1,12 @@
-"""Threaded driver: one reader thread and one lock around every call into the core.
+"""Threaded driver: one reader thread, one writer thread, one lock around every call into the core.
 
 Why this shape (websockets' sync driver is the model): the core is not thread-safe and need
-not be; every call into it happens under ``lock``. Bytes the core produces are taken under the
-lock and written under a separate write lock that is acquired before the core lock is released,
-so writes leave in the order the core produced them while no thread blocks in ``sendall`` with
-the core locked.
+not be; every call into it happens under ``lock``. Bytes the core produces are appended, still
+under the lock and so in order, to an output buffer that a writer thread drains with one
+``sendall`` per batch. No thread that touches the core ever blocks in ``sendall``: in particular
+the reader keeps reading while a peer that only reads once its own writes drain (tinysshd, a
+blocking-write peer) is pushing data at us, which would otherwise deadlock both sides.
+Memory stays bounded because channel data is bounded by the peer's flow-control windows.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ T = TypeVar("T")
 RECV_SIZE = 256 * 1024
 # The reader wakes this often to run timers (keepalive) even when the peer is silent.
 TICK_SECONDS = 1.0
+# A peer that accepts none of our bytes for this long is declared dead (a send never hangs).
+SEND_TIMEOUT = 60.0
+# How long closing waits for queued bytes (the DISCONNECT) to leave.
+DRAIN_TIMEOUT = 5.0
 
 
 class ThreadedDriver:
@@ -41,35 +47,37 @@ class ThreadedDriver:
         self.on_event = on_event
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
-        self._wlock = threading.Lock()
+        self._out = bytearray()
+        self._out_cond = threading.Condition(threading.Lock())
+        self._writer_done = False
+        # The writer sends on its own socket object so its timeout is independent of the reader's.
+        self._wsock = sock.dup()
+        self._wsock.settimeout(SEND_TIMEOUT)
         self.error: BaseException | None = None
         self.closed = False
         self.log = logger or logging.getLogger("harness.transport")
         self.tick: Callable[[], None] | None = None  # called under the lock every TICK_SECONDS
         self._thread = threading.Thread(target=self._run, name=f"{name}-reader", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name=f"{name}-writer", daemon=True)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass  # not a TCP socket (socketpair in tests)
 
     def start(self) -> None:
+        self._writer.start()
         self.call(self.conn.start)
         self._thread.start()
 
     def call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the core under the lock, then deliver events and write output."""
-        data = b""
-        self.cond.acquire()
-        try:
+        """Run ``fn`` on the core under the lock, then deliver events and queue output."""
+        with self.cond:
             try:
                 return fn()
             finally:
-                data = self._after_locked()
-        finally:
-            self.cond.release()
-            self._write(data)
+                self._after_locked()
 
-    def _after_locked(self) -> bytes:
+    def _after_locked(self) -> None:
         conn = self.conn
         event = conn.next_event()
         while event is not None:
@@ -78,18 +86,27 @@ class ThreadedDriver:
         self.cond.notify_all()
         data = conn.data_to_send()
         if data:
-            self._wlock.acquire()
-        return data
+            with self._out_cond:
+                self._out += data
+                self._out_cond.notify()
 
-    def _write(self, data: bytes) -> None:
-        if not data:
-            return
-        try:
-            self.sock.sendall(data)
-        except OSError as exc:
-            self._set_error(ConnectionLost(f"send failed: {exc}"))
-        finally:
-            self._wlock.release()
+    def _write_loop(self) -> None:
+        """Drain the output buffer, one sendall per batch, until shutdown has drained it."""
+        while True:
+            with self._out_cond:
+                self._out_cond.wait_for(lambda: bool(self._out) or self._writer_done)
+                if not self._out:
+                    return
+                data = bytes(self._out)
+                self._out.clear()
+            try:
+                self._wsock.sendall(data)
+            except OSError as exc:
+                self._set_error(ConnectionLost(f"send failed: {exc}"))
+                with self._out_cond:
+                    self._out.clear()
+                    self._writer_done = True
+                return
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
         """Block until ``predicate()`` (checked under the lock) or raise on timeout / death."""
@@ -142,11 +159,17 @@ class ThreadedDriver:
         with self.cond:
             self.closed = True
             self.cond.notify_all()
+        with self._out_cond:
+            self._writer_done = True
+            self._out_cond.notify()
+        if threading.current_thread() is not self._writer and self._writer.is_alive():
+            self._writer.join(DRAIN_TIMEOUT)  # let the DISCONNECT leave
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         self.sock.close()
+        self._wsock.close()
 
     def join(self, timeout: float) -> None:
         if self._thread.is_alive() and threading.current_thread() is not self._thread:

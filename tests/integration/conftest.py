@@ -1,7 +1,11 @@
-"""Real peers for the integration tests: OpenSSH sshd and Dropbear as local processes.
+"""Real peers for the integration tests.
 
-One server of each kind per pytest worker (session scope); every test opens its own
-connections. A missing binary is a failure with instructions, never a skip.
+``server`` is parametrized over the peer matrix: every server peer id (OpenSSH 8.4/9.2/10.0,
+Dropbear 2020.81/2022.83/2025.89, tinysshd) through the Docker launcher, or the locally installed
+releases through the process launcher when no engine runs (``--peer`` and ``--launcher`` select).
+One server per peer per worker (session scope). ``openssh_server`` and ``dropbear_server`` are
+the local-process servers for tests that need a specific configuration. A missing binary or
+image is a failure with instructions, never a skip.
 """
 
 from __future__ import annotations
@@ -12,36 +16,63 @@ from pathlib import Path
 
 import pytest
 
-from harness.peers.base import PeerInfo
+from harness.peers.base import PeerError, PeerInfo
 from harness.peers.process import start_dropbear_server, start_openssh_server
+from harness.peers.registry import default_launcher, default_peer_ids, start_peer
 
-SERVERS = {
+LOCAL = {
     "openssh": (start_openssh_server, "/usr/sbin/sshd"),
     "dropbear": (start_dropbear_server, "/usr/sbin/dropbear"),
 }
 
 
-def _start(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerInfo]:
-    starter, binary = SERVERS[kind]
+def _launcher(config: pytest.Config) -> str:
+    chosen = config.getoption("--launcher")
+    if chosen:
+        return str(chosen)
+    try:
+        return default_launcher()
+    except PeerError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "server" in metafunc.fixturenames:
+        launcher = _launcher(metafunc.config)
+        ids = metafunc.config.getoption("--peer") or default_peer_ids(launcher)
+        metafunc.parametrize("server", ids, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerInfo]:
+    launcher = _launcher(request.config)
+    peer_id = request.param
+    try:
+        handle = start_peer(peer_id, launcher, tmp_path_factory.mktemp(peer_id))
+    except PeerError as exc:
+        pytest.fail(f"{peer_id} ({launcher} launcher) did not start: {exc}", pytrace=False)
+    try:
+        yield handle.info
+    finally:
+        handle.stop()
+
+
+def _start_local(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerInfo]:
+    starter, binary = LOCAL[kind]
     if not Path(binary).exists() and shutil.which(Path(binary).name) is None:
         pytest.fail(f"{binary} is not installed: run `make setup` (scripts/setup.sh installs it)")
-    server = starter(tmp_path_factory.mktemp(kind))
+    handle = starter(tmp_path_factory.mktemp(kind))
     try:
-        yield server.info
+        yield handle.info
     finally:
-        server.stop()
+        handle.stop()
 
 
 @pytest.fixture(scope="session")
 def openssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerInfo]:
-    yield from _start("openssh", tmp_path_factory)
+    yield from _start_local("openssh", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def dropbear_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerInfo]:
-    yield from _start("dropbear", tmp_path_factory)
-
-
-@pytest.fixture(scope="session", params=["openssh", "dropbear"])
-def server(request: pytest.FixtureRequest) -> PeerInfo:
-    return request.getfixturevalue(f"{request.param}_server")
+    yield from _start_local("dropbear", tmp_path_factory)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 
 from harness.crypto_names import ALGORITHM_CATEGORIES
-from harness.interop import check_algorithm, connect, echo_transfer, peer_offers, run
+from harness.interop import authenticate, check_algorithm, connect, echo_transfer, not_applicable, run
 from harness.peers.base import PeerInfo
+from harness.peers.registry import NO_SUBSYSTEMS, SINGLE_SESSION, product_of
 
 pytestmark = pytest.mark.peer
 
@@ -21,14 +22,20 @@ CASES = [(cat, alg) for cat, algs in ALGORITHM_CATEGORIES.items() for alg in alg
 
 @pytest.mark.parametrize(("category", "algorithm"), CASES, ids=[f"{c}:{a}" for c, a in CASES])
 def test_algorithm(server: PeerInfo, category: str, algorithm: str) -> None:
-    if not peer_offers(server, category, algorithm):
-        pytest.skip(f"{server.peer_id} does not offer {category} {algorithm}")
+    reason = not_applicable(server, category, algorithm)
+    if reason:
+        pytest.skip(reason)
     check_algorithm(server, category, algorithm)
 
 
 @pytest.mark.parametrize("key_name", ["ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa", "rsa-pem",
                                       "ed25519-encrypted"])  # fmt: skip
 def test_publickey_auth(server: PeerInfo, key_name: str) -> None:
+    from harness.peers.registry import CLIENT_KEY_TYPES
+
+    product = server.peer_id.split("-")[0]
+    if key_name not in CLIENT_KEY_TYPES[product]:
+        pytest.skip(f"{server.peer_id} does not accept {key_name} user keys")
     t = connect(server, auth="publickey", key_name=key_name)
     try:
         assert t.is_authenticated()
@@ -39,7 +46,10 @@ def test_publickey_auth(server: PeerInfo, key_name: str) -> None:
 
 def test_password_auth_and_wrong_password(server: PeerInfo) -> None:
     from harness import AuthenticationException
+    from harness.peers.registry import info_supports_password
 
+    if not info_supports_password(server):
+        pytest.skip(f"{server.peer_id} has no password authentication")
     t = connect(server, auth="none")
     try:
         with pytest.raises(AuthenticationException):
@@ -75,6 +85,8 @@ def test_several_channels_at_once(server: PeerInfo) -> None:
     2022.83 closes a session channel that has no command yet when it handles another event in
     between (see docs/PEERS.md), which a fast `echo` on an earlier channel would trigger.
     """
+    if product_of(server) in SINGLE_SESSION:
+        pytest.skip(f"{server.peer_id} allows one session channel per connection")
     t = connect(server)
     try:
         chans = []
@@ -115,7 +127,10 @@ def test_pty_env_and_shell(openssh_server: PeerInfo) -> None:
         t.close()
 
 
-def test_global_request_and_keepalive(server: PeerInfo) -> None:
+def test_global_request_and_keepalive(server: PeerInfo, request: pytest.FixtureRequest) -> None:
+    if product_of(server) == "tinyssh":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "tinysshd never answers a global request with want_reply; RFC 4254 4 requires REQUEST_FAILURE")))
     t = connect(server)
     try:
         # An unknown global request must be refused (REQUEST_FAILURE), not ignored.
@@ -151,8 +166,16 @@ def test_host_key_mismatch_is_refused(server: PeerInfo) -> None:
 
 
 @pytest.mark.parametrize("right", [True, False], ids=["right-guess", "wrong-guess"])
-def test_first_kex_packet_follows(server: PeerInfo, right: bool) -> None:
-    """We send our kex INIT with KEXINIT (RFC 4253 7); a wrong guess must be ignored by the peer."""
+def test_first_kex_packet_follows(server: PeerInfo, right: bool, request: pytest.FixtureRequest) -> None:
+    """We send our kex INIT with KEXINIT (RFC 4253 7); a wrong guess must be ignored by the peer.
+
+    "Wrong" is RFC 4253's definition: the two sides' first kex or host key algorithms differ,
+    even when the algorithm finally negotiated is the one we guessed.
+    """
+    if product_of(server) == "tinyssh" and not right:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "tinysshd uses a wrongly guessed kex packet when the negotiated method equals the guess; "
+            "RFC 4253 7 says it must be ignored, so the exchange hashes differ")))
     from harness import Transport
     from harness.ssh.kex.methods import KEX_METHODS
     from harness.ssh.keys import HostKeys
@@ -175,7 +198,7 @@ def test_first_kex_packet_follows(server: PeerInfo, right: bool) -> None:
     known.load(str(server.known_hosts))
     try:
         t.connect(host_keys=known, hostname=server.host, port=server.port)
-        t.auth_password(server.username, server.password)
+        authenticate(t, server)
         assert run(t, "echo ok")[0] == b"ok\n"
         assert t.negotiated is not None
         assert t.negotiated.kex == (kex[0] if right else server_kex[-1])
@@ -269,6 +292,8 @@ def test_known_hosts_mismatch_and_unknown_host(server: PeerInfo, tmp_path) -> No
 
 def test_close_before_eof_and_transport_survives(server: PeerInfo) -> None:
     """We close while the remote command still runs; then the peer closes first on another channel."""
+    if product_of(server) in SINGLE_SESSION:
+        pytest.skip(f"{server.peer_id} allows one session channel per connection")
     t = connect(server)
     try:
         chan = t.open_session()
@@ -284,6 +309,8 @@ def test_close_before_eof_and_transport_survives(server: PeerInfo) -> None:
 
 def test_subsystem_sftp_version(server: PeerInfo) -> None:
     """The sftp subsystem answers SSH_FXP_INIT(3) with SSH_FXP_VERSION(3)."""
+    if product_of(server) in NO_SUBSYSTEMS:
+        pytest.skip(f"{server.peer_id} serves no subsystems in our image")
     t = connect(server)
     try:
         chan = t.open_session()
@@ -311,7 +338,10 @@ def test_signal_and_window_change(openssh_server: PeerInfo) -> None:
             data += chunk
         assert b"50 132" in data
         chan = t.open_session()
-        chan.exec_command("sleep 30")
+        # Signal only once the command runs: sshd drops a signal that arrives before its child
+        # has made its process group (killpg fails), so a signal right after the exec reply races.
+        chan.exec_command("echo started; sleep 30")
+        assert chan.recv(100) == b"started\n"
         chan.send_signal("TERM")
         assert chan.recv_exit_status() == -1 and chan.exit_signal == "TERM"
     finally:
@@ -346,8 +376,8 @@ def test_hexdump_logging(server: PeerInfo, caplog: pytest.LogCaptureFixture) -> 
     known = HostKeys()
     known.load(str(server.known_hosts))
     with caplog.at_level(logging.DEBUG, logger="harness.test.hexdump"):
-        t.connect(host_keys=known, hostname=server.host, port=server.port,
-                  username=server.username, password=server.password)  # fmt: skip
+        t.connect(host_keys=known, hostname=server.host, port=server.port)
+        authenticate(t, server)
         t.close()
     text = caplog.text
     assert "out seq=0 KEXINIT" in text and "in seq=0 KEXINIT" in text and "USERAUTH_SUCCESS" in text

@@ -1,0 +1,510 @@
+"""Our SFTP client against real servers: OpenSSH's internal-sftp and Dropbear with OpenSSH's
+sftp-server (both local processes), every operation, the error cases, bulk transfers checked
+by SHA-256, a 10,000-entry listing and transfers across a key re-exchange; plus a handshake and
+round trip against every peer of the matrix that has an SFTP server.
+
+Each test works in its own directory under the test user's per-run home (``PeerInfo.home``),
+which the test process (root, same machine) can also read and write directly: that is how
+files are planted and results checked without trusting the client under test.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import re
+import shutil
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from harness.interop import connect
+from harness.peers.base import PeerInfo
+from harness.sftp_client import SFTPClient
+from harness.ssh.errors import SSHException
+from harness.ssh.sftp import SFTPAttributes, SFTPError
+from harness.transport import Transport
+
+pytestmark = pytest.mark.peer
+
+MiB = 1 << 20
+OPENSSH_EXTENSIONS = ("posix-rename@openssh.com", "statvfs@openssh.com", "fstatvfs@openssh.com",
+                      "hardlink@openssh.com", "fsync@openssh.com", "lsetstat@openssh.com", "limits@openssh.com",
+                      "expand-path@openssh.com")  # fmt: skip
+
+
+@dataclass
+class Remote:
+    """One test's SFTP session, cwd'd into its own directory, and that directory seen locally."""
+
+    sftp: SFTPClient
+    local: Path
+    peer: PeerInfo
+    transport: Transport
+
+    def plant(self, name: str, data: bytes = b"", mode: int = 0o644) -> Path:
+        """Create a file as the test user would own it (owner/group of the home)."""
+        path = self.local / name
+        path.write_bytes(data)
+        owner = os.stat(self.local)
+        os.chown(path, owner.st_uid, owner.st_gid)
+        path.chmod(mode)
+        return path
+
+
+@pytest.fixture(scope="module", params=["openssh", "dropbear"])
+def local_peer(request: pytest.FixtureRequest) -> PeerInfo:
+    return request.getfixturevalue(f"{request.param}_server")
+
+
+@pytest.fixture(scope="module")
+def transport(local_peer: PeerInfo) -> Iterator[Transport]:
+    t = connect(local_peer)
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def remote(transport: Transport, local_peer: PeerInfo, request: pytest.FixtureRequest) -> Iterator[Remote]:
+    assert local_peer.home is not None
+    name = "t-" + re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)[:80]
+    sftp = transport.open_sftp_client()
+    sftp.mkdir(name)
+    sftp.chdir(name)
+    local = local_peer.home / name
+    try:
+        yield Remote(sftp, local, local_peer, transport)
+    finally:
+        sftp.close()
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def pattern(nbytes: int, seed: int = 1) -> Iterator[bytes]:
+    """Deterministic, incompressible, position-dependent data in 1 MiB chunks (AES-CTR keystream:
+    fast to make, and any misplaced block changes the digest)."""
+    enc = Cipher(algorithms.AES(seed.to_bytes(16, "big")), modes.CTR(bytes(16))).encryptor()
+    zeros = bytes(MiB)
+    while nbytes > 0:
+        chunk = enc.update(zeros[: min(MiB, nbytes)])
+        nbytes -= len(chunk)
+        yield chunk
+
+
+def write_pattern(path: Path, nbytes: int, seed: int = 1) -> str:
+    digest = hashlib.sha256()
+    with open(path, "wb") as fh:
+        for chunk in pattern(nbytes, seed):
+            fh.write(chunk)
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 * MiB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# == session ====================================================================================
+
+
+def test_handshake_extensions_and_limits(remote: Remote) -> None:
+    sftp = remote.sftp
+    assert sftp.server_version == 3
+    for name in OPENSSH_EXTENSIONS:
+        assert sftp.supports(name), name
+    assert sftp.limits is not None and sftp.limits.max_read_length >= 32768
+    assert sftp.read_length == min(sftp.limits.max_read_length, 256 * 1024 - 1024)
+    assert sftp.get_channel() is sftp.sock
+
+
+def test_context_manager_and_close(transport: Transport) -> None:
+    with transport.open_sftp_client() as sftp:
+        assert sftp.normalize(".").startswith("/")
+    with pytest.raises(OSError, match="closed"):
+        sftp.stat(".")
+    with SFTPClient.from_transport(transport) as again:  # the transport is still usable
+        assert again.listdir(".") is not None
+
+
+# == files ======================================================================================
+
+
+def test_open_write_read_seek_tell_and_lines(remote: Remote) -> None:
+    sftp = remote.sftp
+    with sftp.open("notes.txt", "w") as f:
+        f.write("alpha\n")
+        f.writelines(["beta\n", "gamma"])
+        assert f.tell() == 16
+    assert (remote.local / "notes.txt").read_bytes() == b"alpha\nbeta\ngamma"
+    with sftp.file("notes.txt", "r") as f:
+        assert f.readline() == "alpha\n"
+        assert f.read(4) == b"beta"
+        assert f.tell() == 10
+        f.seek(-5, io.SEEK_END)
+        assert f.read() == b"gamma"
+        f.seek(0)
+        assert list(f) == ["alpha\n", "beta\n", "gamma"]
+        assert f.stat().st_size == 16
+    with sftp.open("notes.txt", "rb") as f:
+        assert f.readlines() == [b"alpha\n", b"beta\n", b"gamma"]
+    with sftp.open("notes.txt", "r+") as f:
+        f.seek(6)
+        f.write(b"BETA")
+        f.flush()
+        f.seek(0)
+        assert f.read() == b"alpha\nBETA\ngamma"
+    with sftp.open("notes.txt", "a") as f:
+        f.write(b"!")
+    assert (remote.local / "notes.txt").read_bytes() == b"alpha\nBETA\ngamma!"
+    with pytest.raises(OSError) as info:  # O_EXCL on an existing file
+        sftp.open("notes.txt", "x")
+    assert isinstance(info.value, SFTPError)
+    with sftp.open("new.txt", "x") as f:
+        f.write(b"fresh")
+    assert (remote.local / "new.txt").read_bytes() == b"fresh"
+
+
+def test_file_attributes_chmod_truncate_utime_fsync_statvfs(remote: Remote) -> None:
+    sftp = remote.sftp
+    with sftp.open("f.bin", "wb") as f:
+        f.write(b"x" * 1000)
+        f.flush()
+        f.chmod(0o600)
+        f.truncate(100)
+        f.utime((1_000_000_000, 1_200_000_000))
+        f.fsync()
+        vfs = f.statvfs()
+        assert vfs.f_bsize > 0 and vfs.f_namemax >= 255
+        attrs = f.stat()
+        f.chown(attrs.st_uid, attrs.st_gid)  # to itself: allowed for an unprivileged user
+    st = (remote.local / "f.bin").stat()
+    assert (stat.S_IMODE(st.st_mode), st.st_size, int(st.st_mtime), int(st.st_atime)) == (
+        0o600, 100, 1_200_000_000, 1_000_000_000)  # fmt: skip
+
+
+def test_prefetch_readv_and_pipelined_writes(remote: Remote) -> None:
+    sftp = remote.sftp
+    data = b"".join(pattern(3 * MiB + 12345, seed=7))
+    with sftp.open("big.bin", "wb") as f:
+        f.set_pipelined(True)
+        for offset in range(0, len(data), 100_000):
+            f.write(data[offset : offset + 100_000])
+    assert (remote.local / "big.bin").read_bytes() == data
+    with sftp.open("big.bin", "rb") as f:
+        f.prefetch()
+        assert f.read(10) == data[:10]
+        assert f.read() == data[10:]
+    with sftp.open("big.bin", "rb") as f:
+        chunks = [(0, 10), (MiB, 300_000), (len(data) - 5, 100), (len(data) + 10, 10), (5, 0)]
+        assert list(f.readv(chunks)) == [data[o : o + n] for o, n in chunks]
+        f.seek(2 * MiB)
+        assert f.read(600_000) == data[2 * MiB : 2 * MiB + 600_000]
+
+
+# == directories and names ======================================================================
+
+
+def test_mkdir_listdir_rename_remove_rmdir(remote: Remote) -> None:
+    sftp = remote.sftp
+    sftp.mkdir("sub", 0o750)
+    assert stat.S_IMODE((remote.local / "sub").stat().st_mode) == 0o750
+    for name in ("a", "b", "c"):
+        remote.plant(f"sub/{name}", name.encode())
+    assert sorted(sftp.listdir("sub")) == ["a", "b", "c"]
+    attrs = {a.filename: a for a in sftp.listdir_attr("sub")}
+    assert attrs["b"].st_size == 1 and "b" in attrs["b"].longname and stat.S_ISREG(attrs["b"].st_mode)
+    assert sorted(a.filename for a in sftp.listdir_iter("sub", read_aheads=3)) == ["a", "b", "c"]
+    sftp.rename("sub/a", "sub/a2")
+    with pytest.raises(OSError):  # plain RENAME does not replace on OpenSSH
+        sftp.rename("sub/a2", "sub/b")
+    sftp.posix_rename("sub/a2", "sub/b")
+    assert (remote.local / "sub/b").read_bytes() == b"a"
+    sftp.remove("sub/b")
+    sftp.unlink("sub/c")
+    with pytest.raises(OSError):  # not empty
+        sftp.rmdir(".")
+    sftp.rmdir("sub")
+    assert not (remote.local / "sub").exists()
+
+
+def test_symlink_readlink_lstat_hardlink_normalize_chdir(remote: Remote) -> None:
+    sftp = remote.sftp
+    remote.plant("target.txt", b"1234")
+    sftp.symlink("target.txt", "link")
+    assert os.readlink(remote.local / "link") == "target.txt"  # the argument order the server wants
+    assert sftp.readlink("link") == "target.txt"
+    assert stat.S_ISLNK(sftp.lstat("link").st_mode) and sftp.stat("link").st_size == 4
+    sftp.lsetstat("link", SFTPAttributes(st_atime=1_000_000_000, st_mtime=1_000_000_000))
+    assert int(os.lstat(remote.local / "link").st_mtime) == 1_000_000_000
+    assert int((remote.local / "target.txt").stat().st_mtime) != 1_000_000_000
+    sftp.hardlink("target.txt", "hard")
+    assert (remote.local / "hard").stat().st_ino == (remote.local / "target.txt").stat().st_ino
+    cwd = sftp.getcwd()
+    assert cwd is not None and cwd.endswith(remote.local.name)
+    assert sftp.normalize("link") == f"{cwd}/target.txt"  # REALPATH resolves symlinks
+    assert sftp.normalize("..") == cwd.rsplit("/", 1)[0]
+    home = sftp.expand_path("~")
+    assert home == cwd.rsplit("/", 1)[0]
+    sftp.chdir("..")
+    assert sftp.getcwd() == home
+    assert remote.local.name in sftp.listdir()
+    sftp.chdir(None)
+    assert sftp.getcwd() is None
+
+
+def test_setstat_chmod_chown_utime_truncate_by_path(remote: Remote) -> None:
+    sftp = remote.sftp
+    path = remote.plant("p.bin", b"0123456789")
+    sftp.chmod("p.bin", 0o640)
+    sftp.truncate("p.bin", 4)
+    sftp.utime("p.bin", (1_100_000_000, 1_100_000_001))
+    attrs = sftp.stat("p.bin")
+    sftp.chown("p.bin", attrs.st_uid, attrs.st_gid)
+    st = path.stat()
+    assert (stat.S_IMODE(st.st_mode), st.st_size, int(st.st_mtime)) == (0o640, 4, 1_100_000_001)
+    before = time.time()
+    sftp.utime("p.bin", None)
+    assert path.stat().st_mtime >= int(before) - 1
+    sftp.setstat("p.bin", SFTPAttributes(st_mode=0o600))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    vfs = sftp.statvfs(".")
+    local = os.statvfs(remote.local)
+    assert (vfs.f_bsize, vfs.f_blocks) == (local.f_bsize, local.f_blocks)
+
+
+def test_get_put_getfo_putfo_with_progress(remote: Remote, tmp_path: Path) -> None:
+    sftp = remote.sftp
+    data = b"".join(pattern(MiB + 777, seed=3))
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    progress: list[tuple[int, int]] = []
+    attrs = sftp.put(src, "up.bin", callback=lambda done, total: progress.append((done, total)))
+    assert attrs.st_size == len(data) and progress[-1] == (len(data), len(data))
+    assert (remote.local / "up.bin").read_bytes() == data
+    progress.clear()
+    sftp.get("up.bin", tmp_path / "down.bin", callback=lambda done, total: progress.append((done, total)))
+    assert (tmp_path / "down.bin").read_bytes() == data and progress[-1] == (len(data), len(data))
+    sftp.putfo(io.BytesIO(b"small"), "fo.bin")
+    out = io.BytesIO()
+    assert sftp.getfo("fo.bin", out) == 5 and out.getvalue() == b"small"
+    sftp.putfo(io.BytesIO(b""), "empty.bin")
+    assert sftp.getfo("empty.bin", out) == 0 and (remote.local / "empty.bin").stat().st_size == 0
+
+
+# == errors =====================================================================================
+
+
+def test_no_such_file_everywhere(remote: Remote) -> None:
+    sftp = remote.sftp
+    calls = {
+        "stat": lambda: sftp.stat("missing"),
+        "lstat": lambda: sftp.lstat("missing"),
+        "open": lambda: sftp.open("missing"),
+        "remove": lambda: sftp.remove("missing"),
+        "rmdir": lambda: sftp.rmdir("missing"),
+        "listdir": lambda: sftp.listdir("missing"),
+        "readlink": lambda: sftp.readlink("missing"),
+        "chmod": lambda: sftp.chmod("missing", 0o600),
+        "get": lambda: sftp.getfo("missing", io.BytesIO()),
+        "normalize": lambda: sftp.normalize("missing/deeper"),
+    }
+    for what, call in calls.items():
+        with pytest.raises(FileNotFoundError) as info:
+            call()
+        assert info.value.errno == errno.ENOENT, what
+        assert "missing" in str(info.value), what
+    with pytest.raises(FileNotFoundError) as info:
+        sftp.rename("missing", "other")
+    assert info.value.filename2 is not None and info.value.filename2.endswith("other")
+
+
+def test_permission_denied(remote: Remote) -> None:
+    sftp = remote.sftp
+    with sftp.open("secret", "w") as f:
+        f.write(b"no peeking")
+    sftp.chmod("secret", 0)
+    for mode in ("r", "w", "a"):
+        with pytest.raises(PermissionError) as info:
+            sftp.open("secret", mode)
+        assert info.value.errno == errno.EACCES and "secret" in str(info.value)
+    with pytest.raises(PermissionError):
+        sftp.getfo("secret", io.BytesIO())
+    sftp.mkdir("locked", 0)
+    with pytest.raises(PermissionError):
+        sftp.listdir("locked")
+    with pytest.raises(PermissionError):
+        sftp.putfo(io.BytesIO(b"x"), "locked/file")
+    sftp.chmod("locked", 0o700)
+
+
+def test_not_a_directory(remote: Remote) -> None:
+    sftp = remote.sftp
+    remote.plant("plain", b"x")
+    for call in (lambda: sftp.listdir("plain"), lambda: list(sftp.listdir_iter("plain")),
+                 lambda: sftp.chdir("plain")):  # fmt: skip
+        with pytest.raises(NotADirectoryError) as info:
+            call()
+        assert info.value.errno == errno.ENOTDIR and "plain" in str(info.value)
+    # Inside a path, OpenSSH's server maps ENOTDIR to NO_SUCH_FILE (v3 has no better code).
+    with pytest.raises(FileNotFoundError):
+        sftp.stat("plain/child")
+    with pytest.raises(FileNotFoundError):
+        sftp.mkdir("plain/child")
+
+
+def test_directory_removed_while_listed(remote: Remote) -> None:
+    sftp = remote.sftp
+    doomed = remote.local / "doomed"
+    doomed.mkdir()
+    for i in range(2000):
+        (doomed / f"entry-{i:05d}").touch()
+    entries = sftp.listdir_iter("doomed", read_aheads=1)
+    first = next(entries)
+    assert first.filename.startswith("entry-")
+    shutil.rmtree(doomed)
+    with pytest.raises(FileNotFoundError, match="removed while it was listed"):
+        list(entries)
+    with pytest.raises(FileNotFoundError):
+        sftp.listdir("doomed")
+
+
+def test_errors_leave_the_session_usable(remote: Remote) -> None:
+    sftp = remote.sftp
+    for _ in range(3):
+        with pytest.raises(OSError):
+            sftp.open("nope/nope")
+    remote.plant("ok", b"fine")
+    assert sftp.open("ok").read() == b"fine"
+
+
+# == scale ======================================================================================
+
+
+def test_ten_thousand_entry_listing(remote: Remote) -> None:
+    sftp = remote.sftp
+    many = remote.local / "many"
+    many.mkdir()
+    names = {f"file-{i:05d}.dat" for i in range(10_000)}
+    for name in names:
+        (many / name).touch()
+    assert set(sftp.listdir("many")) == names
+    listed = sftp.listdir_attr("many")
+    assert len(listed) == 10_000 and all(a.st_size == 0 and a.longname for a in listed)
+    assert sum(1 for _ in sftp.listdir_iter("many")) == 10_000
+
+
+@pytest.mark.slow
+def test_256_mib_put_and_get_sha256(remote: Remote, tmp_path: Path) -> None:
+    size = 256 * MiB
+    src = tmp_path / "src.bin"
+    digest = write_pattern(src, size, seed=256)
+    sftp = remote.sftp
+    attrs = sftp.put(src, "big.bin")
+    assert attrs.st_size == size
+    assert sha256_file(remote.local / "big.bin") == digest, "uploaded file differs"
+    src.unlink()
+    dst = tmp_path / "dst.bin"
+    sftp.get("big.bin", dst)
+    assert dst.stat().st_size == size
+    assert sha256_file(dst) == digest, "downloaded file differs"
+
+
+def _transfer_with_rekey(remote: Remote, size: int, action: Callable[[Callable[[int, int], None]], None]) -> None:
+    """Run ``action(progress)``; at a quarter of the bytes, another thread re-keys the transport."""
+    t = remote.transport
+    before = t.negotiated
+    errors: list[BaseException] = []
+    threads: list[threading.Thread] = []
+
+    def rekey() -> None:
+        try:
+            t.renegotiate_keys(timeout=60)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def progress(done: int, total: int) -> None:
+        if done >= size // 4 and not threads:
+            threads.append(threading.Thread(target=rekey, daemon=True))
+            threads[0].start()
+
+    action(progress)
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    assert threads and t.negotiated is not before, "no key re-exchange happened during the transfer"
+
+
+def test_transfer_across_a_rekey(remote: Remote, tmp_path: Path) -> None:
+    """A key re-exchange started from another thread while WRITEs, then READs, are in flight."""
+    size = 48 * MiB
+    src = tmp_path / "src.bin"
+    digest = write_pattern(src, size, seed=48)
+    _transfer_with_rekey(remote, size, lambda progress: remote.sftp.put(src, "rekey.bin", callback=progress))
+    assert sha256_file(remote.local / "rekey.bin") == digest
+    back = tmp_path / "back.bin"
+    _transfer_with_rekey(remote, size, lambda progress: remote.sftp.get("rekey.bin", back, callback=progress))
+    assert sha256_file(back) == digest
+
+
+def test_concurrent_use_from_two_threads(remote: Remote) -> None:
+    """One thread downloads while another issues small requests on the same session."""
+    sftp = remote.sftp
+    data = b"".join(pattern(8 * MiB, seed=9))
+    remote.plant("shared.bin", data)
+    results: dict[str, object] = {}
+
+    def download() -> None:
+        out = io.BytesIO()
+        sftp.getfo("shared.bin", out)
+        results["download"] = out.getvalue()
+
+    thread = threading.Thread(target=download)
+    thread.start()
+    sizes = [sftp.stat("shared.bin").st_size for _ in range(50)]
+    thread.join(60)
+    assert sizes == [len(data)] * 50
+    assert results["download"] == data
+
+
+# == the peer matrix ============================================================================
+
+
+def test_matrix_peer_round_trip(server: PeerInfo) -> None:
+    """Handshake, a pipelined round trip and the extensions each server version offers."""
+    t = connect(server)
+    try:
+        try:
+            sftp = t.open_sftp_client()
+        except SSHException as exc:
+            pytest.skip(f"{server.peer_id} has no SFTP server ({exc})")
+        with sftp:
+            data = b"".join(pattern(2 * MiB + 3, seed=11))
+            name = f"matrix-{os.getpid()}.bin"
+            sftp.putfo(io.BytesIO(data), name)
+            out = io.BytesIO()
+            sftp.getfo(name, out)
+            assert out.getvalue() == data
+            assert name in sftp.listdir(".")
+            offered = [n for n in OPENSSH_EXTENSIONS if sftp.supports(n)]
+            if sftp.supports("statvfs@openssh.com"):
+                assert sftp.statvfs(".").f_bsize > 0
+            else:
+                with pytest.raises(OSError) as info:
+                    sftp.statvfs(".")
+                assert info.value.errno == errno.EOPNOTSUPP
+            if not sftp.supports("limits@openssh.com"):
+                assert sftp.read_length == 32768, offered
+            sftp.remove(name)
+    finally:
+        t.close()
