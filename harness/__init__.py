@@ -28,6 +28,11 @@ _EXPORTS = {
     "RSAKey": "harness.ssh.keys",
     "DSSKey": "harness.ssh.keys",
     "HostKeys": "harness.ssh.keys",
+    "SFTPClient": "harness.sftp_client",
+    "SFTPFile": "harness.sftp_file",
+    "SFTPAttributes": "harness.ssh.sftp.attributes",
+    "ServerInterface": "harness.server",
+    "SubsystemHandler": "harness.server",
 }
 __all__ = sorted(_EXPORTS)
 

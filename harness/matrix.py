@@ -73,7 +73,8 @@ def _bulk(info: PeerInfo) -> None:
         t.close()
 
 
-def run_peer(info: PeerInfo, progress: Callable[[Cell], None], bulk: bool = True) -> list[Cell]:
+def run_peer(info: PeerInfo, progress: Callable[[Cell], None], bulk: bool = True,
+             logs: Callable[[], str] | None = None) -> list[Cell]:  # fmt: skip
     cells: list[Cell] = []
     pid = info.peer_id
     for category, algorithms in ALGORITHM_CATEGORIES.items():
@@ -88,6 +89,11 @@ def run_peer(info: PeerInfo, progress: Callable[[Cell], None], bulk: bool = True
                None if key in accepted else f"{pid} does not accept {key} user keys", progress)  # fmt: skip
     if bulk:
         _check(cells, pid, "transfer", "64 MiB each way across rekey", lambda: _bulk(info), None, progress)
+    if logs is not None and any(c.result == "FAIL" for c in cells):
+        tail = logs()[-4000:]
+        for cell in cells:
+            if cell.result == "FAIL":
+                cell.detail += f"\n--- log of peer {pid} (tail) ---\n{tail}"
     return cells
 
 
@@ -112,7 +118,7 @@ def run_matrix(peer_ids: list[str], launcher: str, out_dir: Path, bulk: bool = T
                 continue
             try:
                 print(f"   {handle.info.banner} on {handle.info.host}:{handle.info.port}", file=stream, flush=True)
-                cells += run_peer(handle.info, progress, bulk)
+                cells += run_peer(handle.info, progress, bulk, handle.logs)
             finally:
                 handle.stop()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,30 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("server", ids, indirect=True, scope="session")
 
 
+# Running peers by id, so a failing test's report can show the peer's log.
+_HANDLES: dict[str, object] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, PeerInfo):
+            handle = _HANDLES.get(value.peer_id)
+            logs = handle.logs() if handle is not None else _read_log(value.log_path)  # type: ignore[attr-defined]
+            report.sections.append((f"log of peer {value.peer_id}", logs[-6000:]))
+
+
+def _read_log(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+
+
 @pytest.fixture(scope="session")
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerInfo]:
     launcher = _launcher(request.config)
@@ -51,9 +75,11 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         handle = start_peer(peer_id, launcher, tmp_path_factory.mktemp(peer_id))
     except PeerError as exc:
         pytest.fail(f"{peer_id} ({launcher} launcher) did not start: {exc}", pytrace=False)
+    _HANDLES[peer_id] = handle
     try:
         yield handle.info
     finally:
+        _HANDLES.pop(peer_id, None)
         handle.stop()
 
 

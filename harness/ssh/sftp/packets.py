@@ -154,9 +154,9 @@ ALLOWED_RESPONSES: dict[int, frozenset[int]] = {
     T.FSTAT: frozenset({T.ATTRS, T.STATUS}),
     T.REALPATH: frozenset({T.NAME, T.STATUS}),
     T.READLINK: frozenset({T.NAME, T.STATUS}),
-    **{t: _STATUS_ONLY for t in (T.CLOSE, T.WRITE, T.SETSTAT, T.FSETSTAT, T.REMOVE, T.MKDIR, T.RMDIR, T.RENAME,
-                                 T.SYMLINK)},  # fmt: skip
 }
+for _t in (T.CLOSE, T.WRITE, T.SETSTAT, T.FSETSTAT, T.REMOVE, T.MKDIR, T.RMDIR, T.RENAME, T.SYMLINK):
+    ALLOWED_RESPONSES[_t] = _STATUS_ONLY
 EXTENDED_ALLOWED_RESPONSES: dict[str, frozenset[int]] = {
     c.EXT_POSIX_RENAME: _STATUS_ONLY,
     c.EXT_HARDLINK: _STATUS_ONLY,
