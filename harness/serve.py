@@ -67,19 +67,25 @@ def _is_loopback(host: str) -> bool:
     return host.startswith("127.")
 
 
-def pump_output(read: Callable[[int], bytes], send_all: Callable[[bytes], None]) -> None:
-    """Copy until EOF (b"") or an error from ``read`` to ``send_all``."""
+def pump_output(read: Callable[[int], bytes], send_all: Callable[[bytes], None]) -> bool:
+    """Copy until EOF (b"") or an error from ``read`` to ``send_all``.
+
+    Returns False when sending failed (channel closed, or the client's window stayed shut past
+    the channel timeout): the caller must then stop the program rather than leave it blocked
+    on a pipe nobody reads.
+    """
     while True:
         try:
             data = read(PUMP_CHUNK)
         except OSError:
-            return
+            return True
         if not data:
-            return
+            return True
         try:
             send_all(data)
-        except (OSError, Exception):
-            return
+        except Exception as exc:  # noqa: BLE001 - any failure ends this pump
+            log.warning("stopped copying program output to the channel: %s", exc)
+            return False
 
 
 class CommandRunner:
@@ -136,7 +142,8 @@ class CommandRunner:
         err_thread.start()
         in_thread = threading.Thread(target=self._feed_stdin, args=(proc.stdin,), daemon=True)
         in_thread.start()
-        pump_output(proc.stdout.read1, chan.sendall)
+        if not pump_output(proc.stdout.read1, chan.sendall):
+            self._kill()
         err_thread.join()
         status = proc.wait()
         self._send_status(status)
@@ -188,6 +195,15 @@ class CommandRunner:
                 os.write(master, data)
         except (OSError, Exception):
             pass
+
+    def _kill(self) -> None:
+        import signal as sig
+
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig.SIGKILL)
+            except OSError:
+                pass
 
     def resize(self, cols: int, rows: int) -> None:
         import fcntl

@@ -1,0 +1,180 @@
+"""Our server driven by the client peers in containers: OpenSSH ssh 8.4/9.2/10.0, dbclient x3.
+
+Each client negotiates every algorithm it supports that we offer (OpenSSH: `ssh -Q` of that
+release), logs in by password and with each key type it supports, runs a command, moves 64 MiB
+each way with a checksum (the OpenSSH clients across rekeys), and uses the sftp subsystem
+(OpenSSH). The parametrized test ids are the table per client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from harness.crypto_names import ALGORITHM_CATEGORIES
+from harness.peers.base import client_keys
+from harness.peers.clients import CLIENT_PEERS, MOUNT, query, run_client
+from harness.serve import Listener, ServeConfig
+from harness.ssh.keys import ECDSAKey, Ed25519Key, RSAKey, load_public_key_file
+
+pytestmark = [pytest.mark.peer, pytest.mark.docker]
+
+USER, PASSWORD = "tester", "container-pw"
+SSH_CLIENTS = [c for c in CLIENT_PEERS if c.startswith("ssh-")]
+DB_CLIENTS = [c for c in CLIENT_PEERS if c.startswith("dbclient-")]
+KEYS = ["ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa"]
+
+
+@pytest.fixture(scope="module")
+def docker_ok() -> None:
+    from harness.peers.docker import docker_available
+
+    ok, reason = docker_available()
+    if not ok:
+        if os.environ.get("HARNESS_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"HARNESS_REQUIRE_DOCKER=1 but Docker cannot run: {reason}", pytrace=False)
+        pytest.skip(f"no Docker engine: {reason}")
+
+
+@dataclass
+class Served:
+    port: int
+    share: Path
+    workdir: Path
+    keys: list
+
+
+@pytest.fixture(scope="module")
+def served(docker_ok: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    share = tmp_path_factory.mktemp("client-share")
+    work = tmp_path_factory.mktemp("client-work")
+    host_keys = [Ed25519Key.generate(), ECDSAKey.generate(256), ECDSAKey.generate(384), ECDSAKey.generate(521),
+                 RSAKey.generate(2048)]  # fmt: skip
+    authorized = [load_public_key_file(str(p) + ".pub") for p in client_keys().values()]
+    config = ServeConfig(username=USER, password=PASSWORD, authorized_keys=authorized, cwd=str(work),
+                         all_algorithms=True)  # fmt: skip
+    with Listener(host_keys, config) as listener:
+        port = listener.address[1]
+        home = share / "home"
+        (home / ".ssh").mkdir(parents=True)
+        # OpenSSH known_hosts with the port; dbclient reads ~/.ssh/known_hosts by bare host name.
+        (share / "known_hosts").write_text("".join(f"[127.0.0.1]:{port} {k.get_name()} {k.get_base64()}\n"
+                                                   for k in host_keys))  # fmt: skip
+        (home / ".ssh" / "known_hosts").write_text("".join(f"127.0.0.1 {k.get_name()} {k.get_base64()}\n"
+                                                            for k in host_keys))  # fmt: skip
+        for name, path in client_keys().items():
+            shutil.copy(path, share / f"id_{name}")
+            os.chmod(share / f"id_{name}", 0o600)  # the container runs as root, the owner
+            if name in KEYS:
+                subprocess.run(["dropbearconvert", "openssh", "dropbear", str(path), str(share / f"db_{name}")],
+                               check=True, capture_output=True)  # fmt: skip
+                os.chmod(share / f"db_{name}", 0o600)
+        for client in SSH_CLIENTS:
+            (share / f"sftp_batch_{client}").write_text(
+                f"put {MOUNT}/known_hosts up-{client}.txt\nls -l up-{client}.txt\nget up-{client}.txt /tmp/back\n")
+        askpass = share / "askpass"
+        askpass.write_text(f"#!/bin/sh\necho '{PASSWORD}'\n")
+        askpass.chmod(0o755)
+        os.chmod(share, 0o755)
+        yield Served(port, share, work, host_keys)
+
+
+def _ssh_args(s: Served, *options: str, key: str | None = "ed25519") -> list[str]:
+    args = [*options, "-p", str(s.port), "-o", f"UserKnownHostsFile={MOUNT}/known_hosts", "-o",
+            "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR"]  # fmt: skip
+    if key:
+        args += ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", f"{MOUNT}/id_{key}"]
+    return [*args, f"{USER}@127.0.0.1"]
+
+
+@cache
+def _supported(client: str, what: str) -> tuple[str, ...]:
+    import tempfile
+
+    return tuple(query(client, what, Path(tempfile.gettempdir())))
+
+
+_OPTION = {"kex": "KexAlgorithms", "key_types": "HostKeyAlgorithms", "ciphers": "Ciphers", "digests": "MACs"}
+_QUERY = {"kex": "kex", "key_types": "key", "ciphers": "cipher", "digests": "mac"}
+CASES = [(client, cat, alg) for client in SSH_CLIENTS for cat in _OPTION for alg in ALGORITHM_CATEGORIES[cat]
+         if alg != "ssh-dss"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("client", "category", "algorithm"), CASES, ids=[f"{c}-{k}:{a}" for c, k, a in CASES])
+def test_ssh_algorithm(served: Served, client: str, category: str, algorithm: str) -> None:
+    if algorithm not in _supported(client, _QUERY[category]):
+        pytest.skip(f"{client} does not support {category} {algorithm}")
+    options = ["-o", f"{_OPTION[category]}={algorithm}"]
+    if category == "digests":
+        options += ["-o", "Ciphers=aes128-ctr"]
+    r = run_client(client, [*_ssh_args(served, *options), "printf hi; printf oops >&2; exit 3"], served.share)
+    assert (r.returncode, r.stdout, r.stderr) == (3, b"hi", b"oops"), r.stderr.decode(errors="replace")
+
+
+@pytest.mark.parametrize("client", SSH_CLIENTS)
+@pytest.mark.parametrize("key", KEYS)
+def test_ssh_publickey(served: Served, client: str, key: str) -> None:
+    r = run_client(client, [*_ssh_args(served, key=key), "echo $USER"], served.share)
+    assert (r.returncode, r.stdout) == (0, f"{USER}\n".encode()), r.stderr
+
+
+@pytest.mark.parametrize("client", SSH_CLIENTS)
+def test_ssh_password_bulk_and_sftp(served: Served, client: str) -> None:
+    askpass = {"SSH_ASKPASS": f"{MOUNT}/askpass", "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": "none"}
+    r = run_client(client, [*_ssh_args(served, "-o", "PreferredAuthentications=password", key=None), "echo pw"],
+                   served.share, env=askpass)  # fmt: skip
+    assert (r.returncode, r.stdout) == (0, b"pw\n"), r.stderr
+    data = os.urandom(1 << 20) * 64
+    r = run_client(client, [*_ssh_args(served, "-o", "RekeyLimit=16M"), "cat"], served.share, stdin=data)
+    assert r.returncode == 0, r.stderr[-1000:]
+    assert hashlib.sha256(r.stdout).digest() == hashlib.sha256(data).digest()
+    # The release's own sftp client through the subsystem: put, list, get back.
+    sftp_args = ["-b", f"{MOUNT}/sftp_batch_{client}", "-P", str(served.port), "-o",
+                 f"UserKnownHostsFile={MOUNT}/known_hosts", "-o", "StrictHostKeyChecking=yes", "-i",
+                 f"{MOUNT}/id_ed25519", f"{USER}@127.0.0.1"]  # fmt: skip
+    r = run_client(client, sftp_args, served.share, binary="sftp")
+    assert r.returncode == 0, r.stderr
+    assert (served.workdir / f"up-{client}.txt").read_bytes() == (served.share / "known_hosts").read_bytes()
+
+
+DB_CIPHERS = ["aes128-ctr", "aes256-ctr", "chacha20-poly1305@openssh.com"]
+DB_MACS = ["hmac-sha2-256", "hmac-sha1"]
+
+
+@pytest.mark.parametrize("client", DB_CLIENTS)
+@pytest.mark.parametrize("cipher", DB_CIPHERS)
+@pytest.mark.parametrize("mac", DB_MACS)
+def test_dbclient_cipher_mac(served: Served, client: str, cipher: str, mac: str) -> None:
+    r = run_client(client, ["-c", cipher, "-m", mac, "-p", str(served.port), "-i", f"{MOUNT}/db_ed25519",
+                            f"{USER}@127.0.0.1", "printf hi; exit 5"], served.share)  # fmt: skip
+    if r.returncode != 5 and (b"No matching" in r.stderr or b"does not support" in r.stderr):
+        pytest.skip(f"{client} does not support {cipher}/{mac}: {r.stderr.decode(errors='replace').strip()}")
+    assert (r.returncode, r.stdout) == (5, b"hi"), r.stderr
+
+
+@pytest.mark.parametrize("client", DB_CLIENTS)
+@pytest.mark.parametrize("key", KEYS)
+def test_dbclient_publickey(served: Served, client: str, key: str) -> None:
+    r = run_client(client, ["-p", str(served.port), "-i", f"{MOUNT}/db_{key}", f"{USER}@127.0.0.1", "echo $USER"],
+                   served.share)  # fmt: skip
+    assert (r.returncode, r.stdout) == (0, f"{USER}\n".encode()), r.stderr
+
+
+@pytest.mark.parametrize("client", DB_CLIENTS)
+def test_dbclient_password_and_bulk(served: Served, client: str) -> None:
+    r = run_client(client, ["-p", str(served.port), f"{USER}@127.0.0.1", "echo pw"], served.share,
+                   env={"DROPBEAR_PASSWORD": PASSWORD})  # fmt: skip
+    assert (r.returncode, r.stdout) == (0, b"pw\n"), r.stderr
+    data = os.urandom(1 << 20) * 64
+    r = run_client(client, ["-p", str(served.port), "-i", f"{MOUNT}/db_ed25519", f"{USER}@127.0.0.1", "cat"],
+                   served.share, stdin=data)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-1000:]
+    assert hashlib.sha256(r.stdout).digest() == hashlib.sha256(data).digest()
