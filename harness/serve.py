@@ -83,7 +83,7 @@ def pump_output(read: Callable[[int], bytes], send_all: Callable[[bytes], None])
             return True
         try:
             send_all(data)
-        except Exception as exc:  # noqa: BLE001 - any failure ends this pump
+        except Exception as exc:
             log.warning("stopped copying program output to the channel: %s", exc)
             return False
 

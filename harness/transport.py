@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from harness.channel import Channel
 from harness.drivers.threaded import ThreadedDriver, system_randbytes
+from harness.forwarding import ForwardHandler, ForwardingManager
 from harness.security import SecurityOptions
 from harness.ssh import events as ev
 from harness.ssh.config import ConnectionConfig
@@ -23,6 +24,8 @@ from harness.ssh.errors import (
     AuthenticationException,
     BadAuthenticationType,
     ChannelException,
+    ConnectionLost,
+    DisconnectReason,
     HostKeyMismatch,
     PartialAuthentication,
     PeerDisconnected,
@@ -83,6 +86,19 @@ class Transport:
         self._pending_user: str | None = None
         self._keepalive_interval = 0.0
         self._keepalive_last = 0.0
+        # OpenSSH's ServerAliveCountMax: probes that may go unanswered before the peer is dead.
+        self.keepalive_count_max = 3
+        self._keepalive_tokens: set[int] = set()  # core tokens of probes awaiting a reply
+        self._keepalive_unanswered = 0
+        self._keepalive_first_unanswered = 0.0
+        self._keepalive_sent = 0
+        self._keepalive_answered = 0
+        self._forwarding = ForwardingManager(self)
+        self._peername: tuple[Any, ...] | None = None
+        try:
+            self._peername = tuple(self.sock.getpeername())  # kept for after close()
+        except (OSError, AttributeError):
+            pass
         self._disconnect: ev.Disconnected | None = None
 
     # == lifecycle =========================================================================
@@ -92,7 +108,9 @@ class Transport:
             return "<harness.Transport (unconnected)>"
         k = self._kex_info
         state = "active" if self.is_active() else "closed"
-        return (f"<harness.Transport {state} (cipher {k.cipher_out}, {len(self._channels)} open channel(s))>")
+        role = "server" if self.server_mode else "client"
+        nchan = sum(1 for c in self._channels.values() if c.opened and not c.closed)
+        return f"<harness.Transport {role} {state} (cipher {k.cipher_out}, {nchan} open channel(s))>"
 
     def __enter__(self) -> Transport:
         return self
@@ -103,7 +121,15 @@ class Transport:
     def _call(self, fn: Callable[[], T]) -> T:
         if self._driver is None:
             raise SSHException("transport not started (call start_client or connect first)")
+        self._raise_if_dead()
         return self._driver.call(fn)
+
+    def _raise_if_dead(self) -> None:
+        """On a transport that died of an error, every later call raises that error."""
+        driver = self._driver
+        if driver is not None and driver.closed and driver.error is not None:
+            err = driver.error
+            raise err if isinstance(err, SSHException) else SSHException(str(err))
 
     def _wait(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
         if self._driver is None:
@@ -201,7 +227,8 @@ class Transport:
                 event.set()
 
     def accept(self, timeout: float | None = None) -> Channel | None:
-        """The next channel the client opened and we accepted; None on timeout (paramiko)."""
+        """The next incoming channel we accepted, None on timeout (paramiko): in server mode one
+        the client opened, in client mode a forwarded-tcpip channel of a forward without handler."""
         try:
             self._wait(lambda: bool(self._accept_queue), timeout, "a channel")
         except TimeoutError:
@@ -296,7 +323,10 @@ class Transport:
         return self._driver.error if self._driver else None
 
     def getpeername(self) -> tuple[Any, ...]:
-        return tuple(self.sock.getpeername())
+        """The peer's socket address (still known after the connection closed)."""
+        if self._peername is None:
+            self._peername = tuple(self.sock.getpeername())
+        return self._peername
 
     def get_username(self) -> str | None:
         return self._username
@@ -327,12 +357,13 @@ class Transport:
         chanid = getattr(event, "channel", None)
         if chanid is not None and isinstance(event, ev.ChannelOpened) and self.server_mode:
             chan = self._channels.get(chanid)
-            if chan is not None:
+            if chan is not None and chan.opened:  # the client opened it and the policy accepted
                 self._accept_queue.append(chan)
-            return
+                return
+            # else one we opened (forwarded-tcpip), confirmed by the client: delivered below
         if chanid is not None and isinstance(event, ev.ChannelOpenRequested):
-            # Incoming channels (forwarding) are refused until a handler exists for them.
-            self._conn.channels.reject_open(chanid, 1, "no handler for incoming channels")
+            # forwarded-tcpip for a forward we requested; everything else is refused.
+            self._forwarding.on_open_requested(event)
             return
         if chanid is not None:
             chan = self._channels.get(chanid)
@@ -356,6 +387,13 @@ class Transport:
                         | ev.AuthPasswordChangeRequired | ev.AuthPublicKeyOk):  # fmt: skip
             self._auth_events.append(event)
         elif isinstance(event, ev.GlobalReply):
+            # OpenSSH's ServerAlive rule: any reply, success or failure, shows the peer is alive.
+            self._keepalive_unanswered = 0
+            if event.token in self._keepalive_tokens:
+                self._keepalive_tokens.discard(event.token)
+                self._keepalive_answered += 1
+                return
+            self._forwarding.on_global_reply(event)
             self._global_replies[event.token] = event
         elif isinstance(event, ev.Disconnected):
             self._disconnect = event
@@ -365,11 +403,35 @@ class Transport:
             self._log.debug("peer debug message: %s", event.message)
 
     def _tick(self) -> None:
-        if self._keepalive_interval and self._conn.phase is Phase.CONNECTED:
-            now = time.monotonic()
-            if now - self._keepalive_last >= self._keepalive_interval:
-                self._keepalive_last = now
-                self._conn.global_request("keepalive@openssh.com", want_reply=False)
+        """Reader thread, under the core lock, after a second of silence from the peer."""
+        if not self._keepalive_interval or self._conn.phase is not Phase.CONNECTED:
+            return
+        now = time.monotonic()
+        if now - self._keepalive_last < self._keepalive_interval:
+            return
+        self._keepalive_last = now
+        if self._keepalive_unanswered >= self.keepalive_count_max:
+            self._keepalive_dead(now)
+            return
+        if self._keepalive_unanswered == 0:
+            self._keepalive_first_unanswered = now
+        token = self._conn.global_request("keepalive@openssh.com", want_reply=True)
+        assert token is not None
+        self._keepalive_tokens.add(token)
+        self._keepalive_unanswered += 1
+        self._keepalive_sent += 1
+
+    def _keepalive_dead(self, now: float) -> None:
+        """Declare the peer dead (we hold the core lock, so the driver's state is set directly)."""
+        n, seconds = self._keepalive_unanswered, now - self._keepalive_first_unanswered
+        exc = ConnectionLost(f"no answer to {n} keepalive probes in {seconds:.1f} s")
+        self._log.warning("closing the connection: %s", exc)
+        driver = self._driver
+        assert driver is not None
+        if driver.error is None:
+            driver.error = exc
+        self._conn.disconnect(DisconnectReason.CONNECTION_LOST, str(exc))
+        driver.closed = True  # the reader leaves its loop and shuts the socket down; waiters wake
 
     # == authentication ====================================================================
 
@@ -436,6 +498,7 @@ class Transport:
                      src_addr: tuple[str, int] | None = None, window_size: int | None = None,
                      max_packet_size: int | None = None, timeout: float | None = None) -> Channel:  # fmt: skip
         if not self.is_authenticated():
+            self._raise_if_dead()
             raise SSHException("open a channel only after authentication succeeded")
         extra: m.Message | None = None
         if kind in ("direct-tcpip", "forwarded-tcpip"):
@@ -492,12 +555,47 @@ class Transport:
         n = byte_count if byte_count is not None else 10 + self._randbytes(1)[0] % 32
         self._call(lambda: self._conn.send_message(m.Ignore(data=self._randbytes(n))))
 
-    def set_keepalive(self, interval: float) -> None:
-        """Send keepalive@openssh.com every ``interval`` seconds of the reader's tick (0 = off)."""
+    def set_keepalive(self, interval: float, count_max: int | None = None) -> None:
+        """Probe with keepalive@openssh.com (want_reply) after ``interval`` s of silence (0 = off).
+
+        Like OpenSSH's ServerAliveInterval / ServerAliveCountMax: any reply counts as an answer;
+        when ``keepalive_count_max`` probes in a row went unanswered, the next due probe closes
+        the transport with ConnectionLost instead (after about interval * (count_max + 1) s).
+        Probes run from the reader's 1 s tick, so intervals are effectively whole seconds.
+        """
         if interval < 0:
             raise ValueError("keepalive interval must be >= 0")
+        if count_max is not None:
+            if count_max < 1:
+                raise ValueError("keepalive count_max must be >= 1")
+            self.keepalive_count_max = int(count_max)
         self._keepalive_interval = float(interval)
         self._keepalive_last = time.monotonic()
+
+    @property
+    def keepalive_stats(self) -> dict[str, int]:
+        """Probes sent and answered so far, and how many are outstanding now."""
+        return {"sent": self._keepalive_sent, "answered": self._keepalive_answered,
+                "unanswered": self._keepalive_unanswered}  # fmt: skip
+
+    # == port forwarding (client) ==========================================================
+
+    def request_port_forward(self, address: str, port: int, handler: ForwardHandler | None = None,
+                             timeout: float | None = None) -> int:  # fmt: skip
+        """Ask the server to listen on (address, port) and forward connections to us.
+
+        Returns the port (the one the server chose when ``port`` is 0); raises SSHException if
+        refused. Each connection arrives as a forwarded-tcpip channel, passed to
+        ``handler(channel, (origin_addr, origin_port), (server_addr, server_port))`` in a new
+        thread, or without a handler queued for :meth:`accept`.
+        """
+        if not self.is_authenticated():
+            raise SSHException("request port forwarding only after authentication succeeded")
+        return self._forwarding.request(address, port, handler, timeout)
+
+    def cancel_port_forward(self, address: str, port: int, timeout: float | None = None) -> None:
+        """Stop the forward of (address, port) (the granted port); new connections are refused."""
+        self._forwarding.cancel(address, port, timeout)
 
     # == logging ===========================================================================
 
