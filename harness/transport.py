@@ -146,6 +146,10 @@ class Transport:
         if self._driver is not None:
             raise SSHException("transport already started")
         self._install_verifier()
+        self._run_first_kex(event, timeout)
+
+    def _run_first_kex(self, event: threading.Event | None, timeout: float | None) -> None:
+        """Start the driver and wait for the first key exchange (both roles)."""
         self._driver = ThreadedDriver(self.sock, self._conn, self._on_event, logger=self._log)
         self._driver.tick = self._tick
         self._driver.start()
@@ -217,14 +221,7 @@ class Transport:
         self._conn = Connection(Role.SERVER, self._randbytes, self._config, PolicyAdapter(self, self._server))
         if self._hexdump:
             self._conn.packet_observer = self._dump_packet
-        self._driver = ThreadedDriver(self.sock, self._conn, self._on_event, logger=self._log)
-        self._driver.tick = self._tick
-        self._driver.start()
-        try:
-            self._wait(lambda: self._kex_done > 0, timeout, "the first key exchange")
-        finally:
-            if event is not None:
-                event.set()
+        self._run_first_kex(event, timeout)
 
     def accept(self, timeout: float | None = None) -> Channel | None:
         """The next incoming channel we accepted, None on timeout (paramiko): in server mode one

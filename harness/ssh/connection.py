@@ -295,23 +295,18 @@ class Connection:
 
     # == incoming dispatch ================================================================
 
-    def _client_handlers(self) -> dict[int, Callable[[Message], None]]:
+    def _common_handlers(self) -> dict[int, Callable[[Message], None]]:
+        """Handlers both roles share: transport generic, kex, global replies, channels."""
         ch = self.channels
         handlers: dict[int, Callable[[Message], None]] = {
             1: self._on_disconnect,
             2: lambda msg: self.emit(ev.IgnoreReceived(msg.data)),
             3: lambda msg: self.emit(ev.UnimplementedReceived(msg.seq)),
             4: lambda msg: self.emit(ev.DebugReceived(msg.always_display, msg.message)),
-            6: self.auth.on_service_accept,
             7: self._on_ext_info,
             21: lambda msg: self.kex.on_newkeys(),
-            51: self.auth.on_failure,
-            52: self.auth.on_success,
-            53: self.auth.on_banner,
-            80: self._on_global_request,
             81: self._on_global_reply,
             82: self._on_global_reply,
-            90: self._on_channel_open,
             91: ch.on_open_confirmation,
             92: ch.on_open_failure,
             93: ch.on_window_adjust,
@@ -319,7 +314,6 @@ class Connection:
             95: ch.on_extended_data,
             96: ch.on_eof,
             97: ch.on_close,
-            98: ch.on_request,
             99: ch.on_reply,
             100: ch.on_reply,
         }
@@ -329,39 +323,29 @@ class Connection:
             handlers[num] = self.auth.on_method_message
         return handlers
 
+    def _client_handlers(self) -> dict[int, Callable[[Message], None]]:
+        auth = self.auth
+        assert isinstance(auth, ClientAuth)
+        return self._common_handlers() | {
+            6: auth.on_service_accept,
+            51: auth.on_failure,
+            52: auth.on_success,
+            53: auth.on_banner,
+            80: self._on_global_request,
+            90: self._on_channel_open,
+            98: self.channels.on_request,
+        }
+
     def _server_handlers(self) -> dict[int, Callable[[Message], None]]:
-        ch = self.channels
         auth = self.auth
         assert isinstance(auth, ServerAuth)
-        handlers: dict[int, Callable[[Message], None]] = {
-            1: self._on_disconnect,
-            2: lambda msg: self.emit(ev.IgnoreReceived(msg.data)),
-            3: lambda msg: self.emit(ev.UnimplementedReceived(msg.seq)),
-            4: lambda msg: self.emit(ev.DebugReceived(msg.always_display, msg.message)),
+        return self._common_handlers() | {
             5: auth.on_service_request,
-            7: self._on_ext_info,
-            21: lambda msg: self.kex.on_newkeys(),
             50: auth.on_request,
             80: self._on_global_request_server,
-            81: self._on_global_reply,
-            82: self._on_global_reply,
             90: self._on_channel_open_server,
-            91: ch.on_open_confirmation,
-            92: ch.on_open_failure,
-            93: ch.on_window_adjust,
-            94: lambda msg: ch.on_data(msg.recipient, msg.data),
-            95: ch.on_extended_data,
-            96: ch.on_eof,
-            97: ch.on_close,
             98: self._on_channel_request_server,
-            99: ch.on_reply,
-            100: ch.on_reply,
         }
-        for num in range(30, 50):
-            handlers[num] = self.kex.on_method_message
-        for num in range(60, 80):
-            handlers[num] = auth.on_method_message
-        return handlers
 
     def _on_global_request_server(self, msg: Message) -> None:
         self.emit(ev.GlobalRequestReceived(msg.request_name, msg.want_reply, msg))
