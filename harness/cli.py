@@ -136,6 +136,18 @@ def _fuzz(args: argparse.Namespace) -> int:
     return cli(args)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from harness.benchmark.runner import run
+
+    return run(args)
+
+
+def _soak(args: argparse.Namespace) -> int:
+    from harness.soak import cli
+
+    return cli(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", description="SSH interoperability test harness")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -170,5 +182,15 @@ def main(argv: list[str] | None = None) -> int:
 
     add_arguments(p)
     p.set_defaults(func=_fuzz)
+    p = sub.add_parser("bench", help="benchmarks: our client and server against paramiko, AsyncSSH and OpenSSH")
+    from harness.benchmark.runner import add_arguments as bench_arguments
+
+    bench_arguments(p)
+    p.set_defaults(func=_bench)
+    p = sub.add_parser("soak", help="long soak and fault runs (10 GiB, 1000 rekeys, 100 clients, fault proxy)")
+    from harness.soak import add_arguments as soak_arguments
+
+    soak_arguments(p)
+    p.set_defaults(func=_soak)
     args = parser.parse_args(argv)
     return int(args.func(args))

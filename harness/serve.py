@@ -88,6 +88,16 @@ def pump_output(read: Callable[[int], bytes], send_all: Callable[[bytes], None])
             return False
 
 
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    """Close our ends of a finished program's pipes (a long-running server must not leak them)."""
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+
 class CommandRunner:
     """Runs one command (or the shell) for one channel, with or without a pty."""
 
@@ -146,6 +156,7 @@ class CommandRunner:
             self._kill()
         err_thread.join()
         status = proc.wait()
+        _close_pipes(proc)
         self._send_status(status)
 
     def _feed_stdin(self, stdin: Any) -> None:
@@ -251,6 +262,7 @@ class SFTPSubsystem(SubsystemHandler):
         assert proc.stdout is not None
         pump_output(proc.stdout.read1, channel.sendall)
         proc.wait()
+        _close_pipes(proc)
         channel.shutdown_write()
 
 
@@ -479,12 +491,20 @@ class Listener:
 
     def _one(self, conn: socket.socket) -> None:
         try:
-            self.transports.append(serve_connection(conn, self.host_keys, self.config, self.moduli))
+            transport = serve_connection(conn, self.host_keys, self.config, self.moduli)
+            # Keep only live connections: a long-running server must not hold every past one.
+            self.transports = [t for t in self.transports if t.is_active()] + [transport]
         except Exception as exc:
             log.info("connection ended during setup: %s", exc)
 
     def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+        except OSError:
+            pass
         self.sock.close()
+        if self._thread.is_alive():
+            self._thread.join(5.0)
         for t in self.transports:
             t.close()
 

@@ -1,0 +1,487 @@
+"""`harness bench`: one benchmark run, printed as a table and written as JSON and Markdown.
+
+Sections (each interleaves the clients within every repetition, so load from other work on the
+machine hits them alike): the ceiling (cryptography's raw cipher rate, our packet layer), bulk
+transfers against sshd and Dropbear, the same clients against our server, handshake times per
+key exchange method, 1,000 channels on one connection, peak memory during a 1 GiB download and,
+where a target is missed, cProfile hotspots of our client. Nothing here is a test: it never
+fails on a figure, it reports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import datetime
+import json
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from harness.benchmark import ceiling, report
+from harness.benchmark.clients import CIPHERS, KEX_METHODS, AsyncSSH, OpenSSH, Ours, Paramiko, Sample, Unsupported
+from harness.benchmark.servers import Server, start_docker_openssh10, start_dropbear, start_our_server, start_sshd
+
+MiB = 1 << 20
+PY_CLIENTS = ("harness", "paramiko", "asyncssh")
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def machine_info() -> dict[str, Any]:
+    import asyncssh
+    import cryptography
+    import paramiko
+
+    def tool(argv: list[str]) -> str:
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            return (r.stdout + r.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with contextlib.suppress(OSError):
+        mem = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
+    return {
+        "host": platform.node(), "cpu": cpu, "cpus": os.cpu_count(), "memory": mem,
+        "kernel": platform.release(), "python": platform.python_version(),
+        "versions": {"cryptography": cryptography.__version__, "paramiko": paramiko.__version__,
+                     "asyncssh": asyncssh.__version__, "ssh": tool(["ssh", "-V"]),
+                     "sshd": tool(["/usr/sbin/sshd", "-V"]), "dropbear": tool(["/usr/sbin/dropbear", "-V"]),
+                     "harness": _git_rev()},
+    }  # fmt: skip
+
+
+def _git_rev() -> str:
+    try:
+        root = Path(__file__).resolve().parents[2]
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             timeout=5).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "harness"], capture_output=True,
+                               text=True, timeout=10).stdout.strip()  # fmt: skip
+        return rev + ("+local changes" if dirty else "")
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def summarize(values: list[float]) -> dict[str, float]:
+    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3),
+            "max": round(max(values), 3)}  # fmt: skip
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.size = int(args.size * MiB)
+        self.work = Path(tempfile.mkdtemp(prefix="harness-bench-"))
+        home = self.work / "ssh-home"
+        home.mkdir()
+        self.upload_file = self.work / "upload.bin"
+        with open(self.upload_file, "wb") as fh:
+            for _ in range(self.size // MiB):
+                fh.write(bytes(MiB))
+            fh.write(bytes(self.size % MiB))
+        self.clients: dict[str, Any] = {"harness": Ours(), "paramiko": Paramiko(), "asyncssh": AsyncSSH(),
+                                        "ssh": OpenSSH(home, self.upload_file)}  # fmt: skip
+        self.results: dict[str, Any] = {"bulk": [], "handshake": [], "channels": [], "errors": []}
+
+    def close(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    # -- bulk -------------------------------------------------------------------------------
+
+    def _one_bulk(self, server: Server, client_name: str, algs: Any, direction: str,
+                  baseline: dict[tuple[str, str], tuple[float, float, float]]) -> dict[str, float]:  # fmt: skip
+        client = self.clients[client_name]
+        marks: list[float | None] = []
+
+        def probe() -> None:  # called once the command runs and again once it finished
+            marks.append(server.cpu())
+
+        sample: Sample = client.bulk(server.target, algs, direction, self.size, probe)
+        server.settle()
+        if len(marks) == 1:  # ssh: the whole run, the login is subtracted below
+            marks.append(server.cpu())
+        wall, cpu = sample.wall, sample.cpu
+        server_cpu = None if None in marks else marks[1] - marks[0]  # type: ignore[operator]
+        if client_name == "ssh":
+            b_wall, b_cpu, b_srv = baseline[(server.label, algs.label)]
+            wall, cpu = max(wall - b_wall, 1e-6), max(cpu - b_cpu, 0.0)
+            if server_cpu is not None:
+                server_cpu = max(server_cpu - b_srv, 0.0)
+        mb = sample.nbytes / 1e6
+        return {"mb_s": mb / wall, "client_cpu_ms_per_mb": 1000 * cpu / mb,
+                "server_cpu_ms_per_mb": None if server_cpu is None else 1000 * server_cpu / mb}  # fmt: skip
+
+    def _ssh_baseline(self, server: Server, algs: Any) -> tuple[float, float, float]:
+        """Median login-only cost of one `ssh ... true` (wall, client CPU, server CPU)."""
+        ssh: OpenSSH = self.clients["ssh"]
+        walls, cpus, srvs = [], [], []
+        for _ in range(3):
+            s0 = server.cpu()
+            sample = ssh.baseline(server.target, algs)
+            server.settle()
+            s1 = server.cpu()
+            walls.append(sample.wall)
+            cpus.append(sample.cpu)
+            srvs.append(0.0 if s0 is None or s1 is None else s1 - s0)
+        return statistics.median(walls), statistics.median(cpus), statistics.median(srvs)
+
+    def bulk(self, servers: list[Server], ciphers_for: Callable[[Server], list[Any]], clients: list[str],
+             section: str) -> None:  # fmt: skip
+        runs: dict[tuple[str, str, str, str], list[dict[str, float]]] = {}
+        skipped: dict[tuple[str, str, str], str] = {}
+        baseline = {}
+        for server in servers:
+            for algs in ciphers_for(server):
+                if "ssh" in clients:
+                    baseline[(server.label, algs.label)] = self._ssh_baseline(server, algs)
+        for rep in range(self.args.reps):
+            log(f"[{section}] repetition {rep + 1}/{self.args.reps} (load {loadavg()})")
+            order = clients[rep % len(clients):] + clients[: rep % len(clients)]
+            for server in servers:
+                for algs in ciphers_for(server):
+                    for client_name in order:
+                        if (server.label, client_name, algs.label) in skipped:
+                            continue
+                        for direction in ("down", "up"):
+                            key = (server.label, client_name, algs.label, direction)
+                            try:
+                                r = self._one_bulk(server, client_name, algs, direction, baseline)
+                            except Unsupported as exc:
+                                skipped[(server.label, client_name, algs.label)] = str(exc)
+                                break
+                            except Exception as exc:
+                                self.results["errors"].append(f"{section} {key}: {type(exc).__name__}: {exc}")
+                                log(f"  ERROR {key}: {exc}")
+                                continue
+                            runs.setdefault(key, []).append(r)
+                            srv = r["server_cpu_ms_per_mb"]
+                            log(f"  {server.label:15} {client_name:9} {algs.label:29} {direction:4} "
+                                f"{r['mb_s']:7.0f} MB/s  client {r['client_cpu_ms_per_mb']:5.2f}  "
+                                f"server {'-' if srv is None else f'{srv:5.2f}'} ms/MB")  # fmt: skip
+        for (srv_label, client_name, label, direction), rs in runs.items():
+            entry: dict[str, Any] = {"section": section, "server": srv_label, "client": client_name, "cipher": label,
+                                     "direction": direction, "size": self.size, "runs": len(rs)}  # fmt: skip
+            for metric in ("mb_s", "client_cpu_ms_per_mb", "server_cpu_ms_per_mb"):
+                values = [r[metric] for r in rs if r[metric] is not None]
+                entry[metric] = summarize(values) if values else None
+            self.results["bulk"].append(entry)
+        for (srv_label, client_name, label), why in skipped.items():
+            self.results["bulk"].append({"section": section, "server": srv_label, "client": client_name,
+                                         "cipher": label, "skipped": why})  # fmt: skip
+
+    # -- handshake and channels -------------------------------------------------------------
+
+    def handshakes(self, servers: list[Server], kex_for: Callable[[Server], list[str]]) -> None:
+        first_row = len(self.results["handshake"])
+        times: dict[tuple[str, str, str], list[float]] = {}
+        skipped: dict[tuple[str, str, str], str] = {}
+        names = ["harness", "paramiko", "asyncssh", "ssh"]
+        for rep in range(self.args.handshakes):
+            for server in servers:
+                for kex in kex_for(server):
+                    for name in names[rep % 4:] + names[: rep % 4]:
+                        key = (server.label, name, kex)
+                        if key in skipped:
+                            continue
+                        algs = _handshake_cipher(server)
+                        try:
+                            times.setdefault(key, []).append(self.clients[name].handshake(server.target, kex, algs))
+                        except Unsupported as exc:
+                            skipped[key] = str(exc)
+                        except Exception as exc:
+                            skipped[key] = f"failed: {type(exc).__name__}: {exc}"
+                        server.settle()
+        for (srv, name, kex), ts in times.items():
+            if (srv, name, kex) not in skipped:
+                self.results["handshake"].append({"server": srv, "client": name, "kex": kex, "runs": len(ts),
+                                                  "ms": summarize(ts)})  # fmt: skip
+        for (srv, name, kex), why in skipped.items():
+            self.results["handshake"].append({"server": srv, "client": name, "kex": kex, "skipped": why})
+        for server in servers:  # where our login's time goes (median per phase)
+            kex = "curve25519-sha256"
+            try:
+                phases = [self.clients["harness"].handshake_phases(server.target, kex, _handshake_cipher(server))
+                          for _ in range(5)]  # fmt: skip
+            except Exception as exc:
+                self.results["errors"].append(f"handshake phases {server.label}: {exc}")
+                continue
+            self.results.setdefault("handshake_phases", {})[server.label] = {
+                k: round(statistics.median(p[k] for p in phases), 1) for k in phases[0]}
+        for row in self.results["handshake"][first_row:]:
+            if "ms" in row:
+                log(f"  handshake {row['server']:22} {row['client']:9} {row['kex']:30} "
+                    f"median {row['ms']['median']:6.1f} ms")  # fmt: skip
+
+    def channels(self, server: Server) -> None:
+        count = self.args.channels
+        for name in ("harness", "paramiko", "asyncssh", "ssh"):
+            try:
+                sample = self.clients[name].channels(server.target, count)
+            except Unsupported as exc:
+                self.results["channels"].append({"server": server.label, "client": name, "skipped": str(exc)})
+                continue
+            except Exception as exc:
+                self.results["errors"].append(f"channels {name}: {type(exc).__name__}: {exc}")
+                continue
+            row = {"server": server.label, "client": name, "count": count,
+                   "ms_per_channel": round(1000 * sample.wall / count, 3),
+                   "client_cpu_ms_per_channel": round(1000 * sample.cpu / count, 3)}  # fmt: skip
+            self.results["channels"].append(row)
+            log(f"  {count} channels {name:9} {row['ms_per_channel']:6.2f} ms/channel "
+                f"(client CPU {row['client_cpu_ms_per_channel']:.2f} ms)")  # fmt: skip
+
+    # -- memory and profiles ----------------------------------------------------------------
+
+    def memory(self, server: Server) -> None:
+        size = self.args.memory_mib * MiB
+        code = (
+            "import json,sys;from pathlib import Path;from harness.benchmark.clients import Ours,Target,CIPHERS\n"
+            "def hwm():\n"
+            "    return int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])\n"
+            "t=Target(*sys.argv[1:5],Path(sys.argv[5]),Path(sys.argv[6]))\n"
+            "t.port=int(t.port);o=Ours();marks={}\n"
+            "o.bulk(t,CIPHERS[0],'down',1<<20)\n"
+            "def probe(): marks['before']=hwm()\n"
+            "o.bulk(t,CIPHERS[0],'down',int(sys.argv[7]),probe)\n"
+            "print(json.dumps({'before_kib':marks['before'],'after_kib':hwm()}))\n"
+        )  # fmt: skip
+        tg = server.target
+        root = Path(__file__).resolve().parents[2]
+        r = subprocess.run([sys.executable, "-c", code, tg.name, tg.host, str(tg.port), tg.user, str(tg.key),
+                            str(tg.known_hosts), str(size)], capture_output=True, text=True, cwd=root,
+                           timeout=600)  # fmt: skip
+        try:
+            data = json.loads(r.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            self.results["errors"].append(f"memory probe failed: {r.stderr[-500:]}")
+            return
+        growth = (data["after_kib"] - data["before_kib"]) / 1024
+        self.results["memory"] = {"transfer_mib": self.args.memory_mib, **data, "growth_mib": round(growth, 1)}
+        log(f"  peak RSS during a {self.args.memory_mib} MiB download: +{growth:.1f} MiB")
+
+    def profile(self, server: Server, algs: Any, direction: str, size: int) -> list[str]:
+        """cProfile of every thread of our client for one transfer; top entries by own time."""
+        profs: list[cProfile.Profile] = []
+        lock = threading.Lock()
+
+        def hook(frame: Any, event: str, arg: Any) -> None:
+            p = cProfile.Profile(time.thread_time)
+            with lock:
+                profs.append(p)
+            p.enable()
+
+        main = cProfile.Profile(time.thread_time)
+        threading.setprofile(hook)
+        main.enable()
+        try:
+            Ours().bulk(server.target, algs, direction, size)
+        finally:
+            main.disable()
+            threading.setprofile(None)  # type: ignore[arg-type]
+        stats = pstats.Stats(main)
+        for p in profs:
+            with contextlib.suppress(Exception):
+                stats.add(p)
+        total = sum(v[2] for v in stats.stats.values()) or 1.0  # type: ignore[attr-defined]
+        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
+        out = []
+        for (file, line, func), (_, ncalls, tottime, _, _) in rows[:8]:
+            short = file.split("/harness/")[-1] if "/harness/" in file else Path(file).name
+            out.append(f"{100 * tottime / total:5.1f}% {func} ({short}:{line}) x{ncalls}")
+        return out
+
+
+@contextlib.contextmanager
+def started(starter: Callable[[], Server], errors: list[str], what: str) -> Iterator[Server | None]:
+    try:
+        server = starter()
+    except Exception as exc:
+        errors.append(f"{what} did not start: {type(exc).__name__}: {exc}")
+        log(f"  {what} did not start: {exc}")
+        yield None
+        return
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    started_at = time.monotonic()
+    date = datetime.datetime.now(datetime.UTC)
+    bench = Bench(args)
+    res = bench.results
+    res.update({"date": date.isoformat(timespec="seconds"), "machine": machine_info(), "load_start": loadavg(),
+                "size_mib": args.size, "reps": args.reps})  # fmt: skip
+    log(f"harness bench: {args.size} MiB x {args.reps} repetitions, {os.cpu_count()} CPUs, load {loadavg()}")
+    try:
+        log("== ceiling: cryptography alone and our packet layer (CPU ms per MB, 32 KiB packets)")
+        res["ceiling"] = ceiling.measure()
+        for row in res["ceiling"]:
+            log(f"  {row['cipher']:29} raw seal/open {row['raw_seal_ms_per_mb']:.3f}/{row['raw_open_ms_per_mb']:.3f}"
+                f"  framed {row.get('framed_seal_ms_per_mb')}/{row.get('framed_open_ms_per_mb')}")  # fmt: skip
+        ciphers = [c for c in CIPHERS if not args.cipher or c.label in args.cipher]
+        errors = res["errors"]
+        windows: dict[str, Any] = {"harness client": {"window": 2 * MiB, "max_packet": 32768},
+                                   "paramiko": {"window": 2097152, "max_packet": 32768},
+                                   "asyncssh": {"window": 2 * MiB, "max_packet": 32768},
+                                   "ssh": {"window": "2 MiB", "max_packet": 32768, "home": "empty HOME, -F /dev/null"}}
+        with started(start_sshd, errors, "sshd") as sshd, started(start_dropbear, errors, "dropbear") as dropbear:
+            servers = [s for s in (sshd, dropbear) if s is not None]
+            for s in servers:
+                windows[s.label] = s.settings
+                res.setdefault("servers", {})[s.label] = s.version
+            if sshd is not None:
+                sshd_algs = _offered_ciphers(sshd)
+                log(f"== bulk vs sshd ({sshd.version})")
+                bench.bulk([sshd], lambda s: [c for c in ciphers if c in sshd_algs], ["harness", "paramiko",
+                           "asyncssh", "ssh"], "sshd")  # fmt: skip
+            if dropbear is not None and not args.quick:
+                db_algs = _offered_ciphers(dropbear)
+                chosen = [c for c in db_algs if c.label in args.dropbear_ciphers]
+                log(f"== bulk vs Dropbear ({dropbear.version}): {[c.label for c in chosen]}")
+                bench.bulk([dropbear], lambda s: chosen, ["harness", "paramiko", "asyncssh", "ssh"], "dropbear")
+            with started(lambda: start_our_server(_client_key()), errors, "harness serve") as ours:
+                if ours is not None:
+                    windows[ours.label] = ours.settings
+                    res.setdefault("servers", {})[ours.label] = ours.version
+                    server_ciphers = [c for c in ciphers if c.label in args.server_ciphers]
+                    log("== bulk vs our server (harness serve)")
+                    bench.bulk([ours], lambda s: server_ciphers, ["ssh", "paramiko", "asyncssh", "harness"],
+                               "harness-server")  # fmt: skip
+            log("== handshake to the first command's exit status")
+            kex_methods = [k for k in KEX_METHODS if not args.kex or k in args.kex]
+            bench.handshakes(servers, lambda s: [k for k in kex_methods if k in _offered_kex(s)])
+            if "mlkem768x25519-sha256" in kex_methods:
+                skipped_reason = None
+                for s in servers:
+                    if "mlkem768x25519-sha256" not in _offered_kex(s):
+                        res["handshake"].append({"server": s.label, "kex": "mlkem768x25519-sha256",
+                                                 "skipped": f"{s.version} does not offer it"})  # fmt: skip
+                if not args.no_docker:
+                    with started(start_docker_openssh10, errors, "openssh-10.0 (docker)") as o10:
+                        if o10 is not None:
+                            res.setdefault("servers", {})[o10.label] = o10.version
+                            bench.handshakes([o10], lambda s: ["mlkem768x25519-sha256", "curve25519-sha256"])
+                        else:
+                            skipped_reason = "the Docker peer openssh-10.0 did not start"
+                else:
+                    skipped_reason = "--no-docker"
+                if skipped_reason:
+                    res["handshake"].append({"server": "openssh-10.0 (docker)", "kex": "mlkem768x25519-sha256",
+                                             "skipped": skipped_reason})  # fmt: skip
+            if sshd is not None and args.channels:
+                log(f"== {args.channels} channels on one connection (sshd)")
+                bench.channels(sshd)
+            if sshd is not None and args.memory_mib:
+                log("== memory")
+                bench.memory(sshd)
+            res["windows"] = windows
+            res["targets"] = report.targets(res)
+            if sshd is not None and not args.no_profile:
+                profiles = {}
+                for t in res["targets"]:
+                    if t["met"] is False and t.get("profile"):
+                        algs_label, direction = t["profile"]
+                        algs = next(c for c in CIPHERS if c.label == algs_label)
+                        key = f"{algs_label} {direction}"
+                        if key not in profiles:
+                            log(f"== profile: our client, {key}")
+                            profiles[key] = bench.profile(sshd, algs, direction, min(bench.size, 64 * MiB))
+                        t["hotspots"] = profiles[key]
+                res["profiles"] = profiles
+    finally:
+        bench.close()
+    res["load_end"] = loadavg()
+    res["elapsed_s"] = round(time.monotonic() - started_at, 1)
+    out = Path(args.out) / f"{date.strftime('%Y%m%dT%H%M%SZ')}-{platform.node() or 'host'}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(res, indent=1) + "\n")
+    summary = report.markdown(res)
+    (out / "summary.md").write_text(summary)
+    print()
+    print(report.table(res))
+    print()
+    print(summary)
+    log(f"wrote {out}/bench.json and summary.md in {res['elapsed_s']:.0f} s")
+    return 0
+
+
+def _client_key() -> Path:
+    from harness.peers.base import client_keys
+
+    return Path(client_keys()["ed25519"])
+
+
+def _offered_ciphers(server: Server) -> list[Any]:
+    """The benchmark ciphers this server offers (asked from its KEXINIT by the launcher)."""
+    algs = getattr(server, "algorithms", None) or {}
+    if not algs:
+        return list(CIPHERS)
+    return [c for c in CIPHERS if c.cipher in algs.get("cipher_c2s", ()) and
+            (not c.mac or c.mac in algs.get("mac_c2s", ()))]  # fmt: skip
+
+
+def _handshake_cipher(server: Server) -> Any:
+    """aes128-gcm where offered (every client has it), else aes128-ctr + hmac-sha2-256."""
+    offered = _offered_ciphers(server)
+    return CIPHERS[0] if CIPHERS[0] in offered else CIPHERS[2]
+
+
+def _offered_kex(server: Server) -> list[str]:
+    algs = getattr(server, "algorithms", None) or {}
+    return list(algs.get("kex", KEX_METHODS))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--size", type=float, default=256, help="MiB per bulk transfer (default 256)")
+    p.add_argument("--reps", type=int, default=3, help="repetitions of every bulk figure (default 3)")
+    p.add_argument("--handshakes", type=int, default=11, help="logins per client, server and kex (default 11)")
+    p.add_argument("--channels", type=int, default=1000, help="channels on one connection (0 = skip)")
+    p.add_argument("--memory-mib", type=int, default=1024, help="size of the memory probe's download (0 = skip)")
+    p.add_argument("--cipher", action="append", help="only this cipher label (repeatable)")
+    p.add_argument("--kex", action="append", help="only this kex method (repeatable)")
+    p.add_argument("--server-ciphers", nargs="*", default=["aes128-gcm", "aes128-ctr+hmac-sha2-256"],
+                   help="cipher labels for the our-server section")  # fmt: skip
+    p.add_argument("--dropbear-ciphers", nargs="*", default=["aes128-ctr+hmac-sha2-256"],
+                   help="cipher labels for the Dropbear section (2022.83 has no GCM; paramiko no ChaCha20)")
+    p.add_argument("--no-docker", action="store_true", help="skip the OpenSSH 10 Docker peer (mlkem768x25519)")
+    p.add_argument("--no-profile", action="store_true", help="no cProfile pass for missed targets")
+    p.add_argument("--quick", action="store_true", help="skip the Dropbear bulk section")
+    p.add_argument("--out", default="bench/results", help="results directory (a subdirectory per run)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="harness bench", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
