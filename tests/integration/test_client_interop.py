@@ -68,11 +68,27 @@ def test_keyboard_interactive(openssh_server: PeerInfo) -> None:
         t.close()
 
 
-def test_bulk_64mib_each_way_across_rekey(server: PeerInfo) -> None:
+TINYSSH_REKEY_STALL = (
+    "tinysshd handles packets that arrived together with the client's NEWKEYS only at its next poll "
+    "wake-up (up to 60 s; main_tinysshd.c polls before processing its buffer after rekeying), so data "
+    "sent right after a rekey can stall for a minute"
+)
+
+
+def _rekey_timeout(server: PeerInfo, request: pytest.FixtureRequest, default: float) -> float:
+    """A timeout below tinysshd's 60 s stall, with the deviation recorded (non-strict: timing)."""
+    if product_of(server) == "tinyssh":
+        request.applymarker(pytest.mark.xfail(strict=False, reason=TINYSSH_REKEY_STALL))
+        return 20.0
+    return default
+
+
+def test_bulk_64mib_each_way_across_rekey(server: PeerInfo, request: pytest.FixtureRequest) -> None:
     """64 MiB up and 64 MiB down through `cat`, checksummed, with a forced rekey mid-stream."""
+    timeout = _rekey_timeout(server, request, 300)
     t = connect(server)
     try:
-        echo_transfer(t, 64 << 20, rekey_at=16 << 20, timeout=300)
+        echo_transfer(t, 64 << 20, rekey_at=16 << 20, timeout=timeout)
         assert t.negotiated is not None and not t.negotiated.first
     finally:
         t.close()
@@ -209,13 +225,14 @@ def test_first_kex_packet_follows(server: PeerInfo, right: bool, request: pytest
 # -- rekeying ------------------------------------------------------------------------------------
 
 
-def test_automatic_rekey_by_volume(server: PeerInfo) -> None:
+def test_automatic_rekey_by_volume(server: PeerInfo, request: pytest.FixtureRequest) -> None:
     """With a 1 MiB rekey limit, an 8 MiB echo rekeys several times without losing a byte."""
+    timeout = _rekey_timeout(server, request, 120)
     t = connect(server)
     try:
         t._config.rekey_bytes = 1 << 20
         kex_before = t._kex_done
-        echo_transfer(t, 8 << 20)
+        echo_transfer(t, 8 << 20, timeout=timeout)
         assert t._kex_done - kex_before >= 4
     finally:
         t.close()
