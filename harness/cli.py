@@ -130,6 +130,12 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from harness.scenario.run import run
+
+    return run(args)
+
+
 def _fuzz(args: argparse.Namespace) -> int:
     from harness.fuzz.campaign import cli
 
@@ -177,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cwd", help="working directory for commands and sftp")
     p.add_argument("--all-algorithms", action="store_true", help="offer legacy algorithms too (interop testing)")
     p.set_defaults(func=_serve)
+    p = sub.add_parser("run", help="the scenario matrix (scenarios x peers) with JSON, Markdown, HTML, JUnit reports")
+    from harness.scenario.run import add_arguments as add_run_arguments
+
+    add_run_arguments(p)
+    p.set_defaults(func=_run)
     p = sub.add_parser("fuzz", help="run a fuzz campaign (atheris/libFuzzer), or replay seeds and regressions")
     from harness.fuzz.campaign import add_arguments
 

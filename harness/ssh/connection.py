@@ -187,6 +187,8 @@ class Connection:
             self._deferred.append(payload)  # RFC 4253 7.1: only kex messages until our NEWKEYS
             return
         self._frame(payload)
+        if not kex:
+            self._maybe_rekey()  # outgoing volume counts too: an upload must rekey on its own
 
     def send_channel_data(self, remote_id: int, data: bytes) -> None:
         """Hot path: CHANNEL_DATA built without the generic encoder."""

@@ -196,3 +196,17 @@ def test_publickey_with_bad_signature_fails() -> None:
     p.pump()
     assert not p.server.auth.authenticated
     assert any(isinstance(e, ev.AuthFailure) for e in p.client_events)
+
+
+def test_outgoing_volume_alone_triggers_rekey() -> None:
+    """An upload with nothing coming back must still rekey at the configured volume."""
+    p = Pair(_cfg(rekey_bytes=64 * 1024))
+    p.start()
+    _authenticate(p)
+    cid = p.client.channels.open("session")
+    p.pump()
+    before = p.client.kex.count
+    p.client.channels.send_data(cid, b"u" * 100_000)
+    assert p.client.kex.in_progress  # started from the send path, before any reply arrived
+    p.pump()
+    assert p.client.kex.count > before

@@ -1,0 +1,292 @@
+"""pytest integration: every scenario x peer is one test item.
+
+``scenarios/conftest.py`` imports these hooks. Options: ``--peer`` / ``--launcher`` (shared with
+tests/conftest.py: registered only if not there yet), ``--client-peer``, ``--scenario-seed``,
+``--scenario-report DIR`` (JSON, Markdown and HTML written at the end of the session, also
+under pytest-xdist). Items carry an ``xdist_group`` mark per peer, so with ``--dist loadgroup``
+each peer is started by one worker only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.scenario import seeds
+from harness.scenario.execute import ERROR, FAIL, NA, PASS, XFAIL, XPASS, Result, run_one
+from harness.scenario.expectations import Expectations
+from harness.scenario.model import CLIENT, Scenario, load_scenario_file
+
+SCENARIO_ROOT = Path(__file__).resolve().parents[2] / "scenarios"
+_POOL: Any = None
+_EXPECTATIONS: Expectations | None = None
+
+
+def _add(group: Any, *names: str, **kwargs: Any) -> None:
+    try:
+        group.addoption(*names, **kwargs)
+    except ValueError:  # already registered (tests/conftest.py in the same run)
+        pass
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness peers")
+    _add(group, "--peer", action="append", default=[], metavar="ID",
+         help="server peer id to run against (repeatable; default: all)")  # fmt: skip
+    _add(group, "--launcher", choices=("docker", "process"), default=None,
+         help="how to start peers (default: docker if an engine answers, else process)")  # fmt: skip
+    # tests/conftest.py registers the same two options in the same group; when it is loaded after
+    # this file (`pytest scenarios tests`), its registration must not clash with ours.
+    original = group.addoption
+
+    def addoption_once(*names: str, **kwargs: Any) -> None:
+        try:
+            original(*names, **kwargs)
+        except ValueError:
+            if not set(names) <= {"--peer", "--launcher"}:
+                raise
+
+    group.addoption = addoption_once  # type: ignore[method-assign]
+    group = parser.getgroup("harness scenarios")
+    _add(group, "--client-peer", action="append", default=[], metavar="ID",
+         help="client peer for server-role scenarios (openssh-client, dbclient, plink)")  # fmt: skip
+    _add(group, "--scenario-seed", type=int, default=None,
+         help="base seed of every scenario's randomness (default: random, printed in the header)")  # fmt: skip
+    _add(group, "--scenario-report", default=None, metavar="DIR",
+         help="write results.json, matrix.md and matrix.html to DIR")  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) picks the seed
+        seed = seeds.base_seed(config.getoption("scenario_seed", None))
+        config.option.scenario_seed = seed
+        os.environ[seeds.ENV_SEED] = str(seed)
+    config.addinivalue_line("markers", "scenario: a scripted scenario against one peer")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    seed = config.getoption("scenario_seed", None)
+    return [f"scenario base seed: {seed} (re-run with --scenario-seed {seed})"]
+
+
+def _launcher(config: pytest.Config) -> str:
+    from harness.peers.registry import default_launcher
+
+    return config.getoption("launcher", None) or default_launcher()
+
+
+def _server_peers(config: pytest.Config) -> list[str]:
+    cache = getattr(config, "_scenario_server_peers", None)
+    if cache is None:
+        from harness.peers.registry import default_peer_ids
+
+        cache = config.getoption("peer", None) or default_peer_ids(_launcher(config))
+        config._scenario_server_peers = cache  # type: ignore[attr-defined]
+    return cache
+
+
+def _client_peers(config: pytest.Config) -> list[str]:
+    from harness.scenario.peers import client_peer_ids
+
+    return config.getoption("client_peer", None) or client_peer_ids()
+
+
+def expectations() -> Expectations:
+    global _EXPECTATIONS
+    if _EXPECTATIONS is None:
+        _EXPECTATIONS = Expectations.load(SCENARIO_ROOT / "expectations")
+    return _EXPECTATIONS
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    try:
+        rel = file_path.resolve().relative_to(SCENARIO_ROOT)
+    except ValueError:
+        return None
+    if file_path.suffix != ".py" or len(rel.parts) != 2 or file_path.name.startswith("_") \
+            or rel.parts[0] == "expectations":  # fmt: skip
+        return None
+    return ScenarioFile.from_parent(parent, path=file_path)
+
+
+class ScenarioFile(pytest.File):
+    def collect(self):  # type: ignore[no-untyped-def]
+        scenario = load_scenario_file(self.path, SCENARIO_ROOT)
+        peers = _server_peers(self.config) if scenario.role == CLIENT else _client_peers(self.config)
+        for variant, params in scenario.variants():
+            suffix = variant[len(scenario.id):]  # "" or "[param]"
+            base = self.path.stem
+            param = suffix[1:-1] + "@" if suffix else ""
+            positions = ("first", "last") if scenario.first_and_last else ("",)
+            for peer in peers:
+                for pos in positions:
+                    name = f"{base}[{param}{pos + '@' if pos else ''}{peer}]"
+                    item = ScenarioItem.from_parent(self, name=name, scenario=scenario, variant=variant,
+                                                    params=params, peer=peer, position=pos)  # fmt: skip
+                    item.add_marker(pytest.mark.xdist_group(peer))
+                    item.add_marker(pytest.mark.scenario)
+                    yield item
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[Any]) -> None:
+    order = {"first": 0, "": 1, "last": 2}
+    items.sort(key=lambda it: order.get(getattr(it, "position", ""), 1))
+    if any(isinstance(it, ScenarioItem) for it in items):
+        from harness.scenario.model import discover
+
+        every = discover(SCENARIO_ROOT)  # check expectation keys against all scenarios, not the selection
+        known = {variant for s in every for variant, _ in s.variants()}
+        expectations().check_ids(known, {s.id for s in every})
+
+
+class ScenarioFailed(Exception):
+    def __init__(self, result: Result) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Scenario, variant: str, params: dict[str, Any], peer: str, position: str,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(**kwargs)
+        self.scenario, self.variant, self.params = scenario, variant, params
+        self.peer, self.position = peer, position
+        self.result: Result | None = None
+
+    def runtest(self) -> None:
+        global _POOL
+        base = int(self.config.getoption("scenario_seed", None) or seeds.base_seed())
+        seed = seeds.derive(base, self.variant, self.peer)
+        handle = None
+        target = None
+        if self.scenario.role == CLIENT:
+            from harness.peers.base import PeerError
+            from harness.scenario.peers import PeerPool
+
+            if _POOL is None:
+                _POOL = PeerPool(_launcher(self.config))
+            product = self.peer.split("-")[0]
+            options = self.scenario.peer_options(product)
+            if not options and any(r.__class__.__name__ == "PeerOptions" for r in self.scenario.requires):
+                result = Result(self.variant, self.scenario.area, self.peer, NA, seed=base,
+                                reason=f"needs a peer started with special options; none for {product}")
+                self._finish(result, base)
+                return
+            try:
+                handle = _POOL.get(self.peer, options)
+            except PeerError as exc:
+                result = Result(self.variant, self.scenario.area, self.peer, ERROR, message=str(exc), seed=base)
+                self._finish(result, base)
+                return
+            info = handle.info
+        else:
+            from harness.scenario.peers import ClientTarget, client_peer_info
+
+            info = client_peer_info(self.peer)
+            target = ClientTarget(info)
+        exp = expectations().lookup(self.variant, self.scenario.id, self.peer)
+        result = run_one(self.scenario, self.variant, self.params, info, seed, exp, target)
+        if self.position:
+            result.scenario = f"{self.variant} ({self.position})"
+        if result.status in (FAIL, ERROR) and handle is not None:
+            try:
+                result.peer_log = handle.logs()[-3000:]
+            except Exception as exc:
+                result.peer_log = f"(peer log unavailable: {exc})"
+        self._finish(result, base)
+
+    def _finish(self, result: Result, base: int) -> None:
+        result.rerun = seeds.rerun_command(self.nodeid, base)
+        result.extra["nodeid"] = self.nodeid
+        self.result = result
+        self.user_properties.append(("scenario_status", result.status))
+        if result.outcome:
+            self.user_properties.append(("outcome", result.outcome))
+        _write_raw(self.config, result)
+        if result.status == NA:
+            pytest.skip(f"not applicable: {result.reason}")
+        if result.status == XFAIL:
+            pytest.xfail(f"{result.reason} [{result.message.splitlines()[0][:300]}]")
+        if result.status in (FAIL, ERROR, XPASS):
+            raise ScenarioFailed(result)
+        assert result.status == PASS
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            r = excinfo.value.result
+            parts = [f"{r.status.upper()}: {r.scenario} against {r.peer}", r.message, "",
+                     f"re-run alone: {r.rerun}", f"seed: {r.seed}"]  # fmt: skip
+            if r.transcript:
+                parts += ["", "--- decoded transcript (>> we sent, << peer sent) ---", r.transcript]
+            if r.peer_log:
+                parts += ["", f"--- log of {r.peer} (tail) ---", r.peer_log]
+            return "\n".join(parts)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, 0, f"scenario {self.variant} against {self.peer}"
+
+
+def _raw_dir(config: pytest.Config) -> Path | None:
+    report = config.getoption("scenario_report", None)
+    return Path(report) / ".raw" if report else None
+
+
+def _write_raw(config: pytest.Config, result: Result) -> None:
+    raw = _raw_dir(config)
+    if raw is None:
+        return
+    raw.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha1(result.extra["nodeid"].encode()).hexdigest() + ".json"
+    (raw / name).write_text(json.dumps(result.to_json()))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    raw = _raw_dir(session.config)
+    if raw is not None and not hasattr(session.config, "workerinput") and raw.is_dir():
+        for path in raw.glob("*.json"):
+            path.unlink()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _POOL
+    if _POOL is not None:
+        _POOL.stop_all()
+        _POOL = None
+    raw = _raw_dir(session.config)
+    if raw is None or hasattr(session.config, "workerinput") or not raw.is_dir():
+        return
+    from harness.scenario.report import write_reports
+
+    results = [json.loads(p.read_text()) for p in sorted(raw.glob("*.json"))]
+    seed = session.config.getoption("scenario_seed", None)
+    paths = write_reports(results, Path(session.config.getoption("scenario_report")), seed)
+    for path in raw.glob("*.json"):
+        path.unlink()
+    raw.rmdir()
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None:
+        tr.write_line("scenario reports: " + ", ".join(str(p) for p in paths))
+
+
+__all__ = [
+    "FAIL",
+    "NA",
+    "PASS",
+    "XFAIL",
+    "XPASS",
+    "ScenarioFile",
+    "ScenarioItem",
+    "pytest_addoption",
+    "pytest_collect_file",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_report_header",
+    "pytest_sessionfinish",
+    "pytest_sessionstart",
+]  # fmt: skip

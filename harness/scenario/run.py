@@ -1,0 +1,49 @@
+"""`harness run`: the default scenario matrix with pytest-xdist, writing every report.
+
+Runs ``pytest scenarios/ -n N --dist loadgroup`` (one worker owns each peer) with JUnit XML and
+the scenario report (results.json, matrix.md, matrix.html) under ``--out``; pytest's progress
+line is the progress display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--peer", action="append", default=[], help="server peer id (repeatable; default: all)")
+    p.add_argument("--client-peer", action="append", default=[], help="client peer for server-role scenarios")
+    p.add_argument("--launcher", choices=("docker", "process"))
+    p.add_argument("--out", default="results", help="directory for the reports (default results/)")
+    p.add_argument("--seed", type=int, help="base seed (default: random, printed)")
+    p.add_argument("-n", "--workers", default=str(min(os.cpu_count() or 1, 4)), help="pytest-xdist workers")
+    p.add_argument("-k", dest="keyword", help="pytest -k expression to select scenarios")
+    p.add_argument("scenarios", nargs="*", help="scenario files or directories (default: scenarios/)")
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "pytest", *(args.scenarios or [str(ROOT / "scenarios")]), "-p", "no:cacheprovider",
+            "-n", str(args.workers), "--dist", "loadgroup", "-rfEX", "--tb=short",
+            f"--junitxml={out / 'junit.xml'}", f"--scenario-report={out}"]  # fmt: skip
+    for peer in args.peer:
+        argv += ["--peer", peer]
+    for peer in args.client_peer:
+        argv += ["--client-peer", peer]
+    if args.launcher:
+        argv += ["--launcher", args.launcher]
+    if args.seed is not None:
+        argv += ["--scenario-seed", str(args.seed)]
+    if args.keyword:
+        argv += ["-k", args.keyword]
+    print("running: " + " ".join(argv), flush=True)
+    code = subprocess.call(argv, cwd=ROOT)
+    print(f"reports: {out / 'matrix.md'}, {out / 'matrix.html'}, {out / 'results.json'}, {out / 'junit.xml'}")
+    return code

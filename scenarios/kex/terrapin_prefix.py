@@ -1,0 +1,9 @@
+"""The Terrapin prefix truncation check: an IGNORE sent before our KEXINIT shifts the sequence
+numbers. With strict kex the KEXINIT must be the first packet, so the peer must disconnect."""
+
+from harness.scenario import *
+
+SCENARIO = Scenario(
+    requires=[KexMarker("kex-strict-s-v00@openssh.com")],
+    steps=[Connect(start=False), SendVersion(), Send(m.Ignore(data=b"")), StartKex(), ExpectClose()],
+)

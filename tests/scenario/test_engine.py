@@ -1,0 +1,187 @@
+"""Unit tests of the scenario engine without real peers: expectation files, reports, step
+failure messages (against an in-process peer: our own server over loopback)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from harness.scenario import Expect, ExpectClose, ExpectNothing, Handshake, OneOf, Scenario, Send, m
+from harness.scenario.execute import FAIL, PASS, XFAIL, XPASS, classify, run_one
+from harness.scenario.expectations import Expectation, ExpectationError, Expectations, parse_expectations
+from harness.scenario.model import discover
+from harness.scenario.report import html_page, markdown, write_reports
+from harness.scenario.runner import Context, StepFailure
+
+# -- expectation files --------------------------------------------------------------------
+
+
+def test_expectation_file_parses() -> None:
+    table = parse_expectations('["kex/x"]\nstatus = "xfail"\nreason = "because"\nmatch = "DISCONNECT"\n', "p.toml")
+    assert table["kex/x"] == Expectation("kex/x", "xfail", "because", "DISCONNECT", True, "", "p.toml")
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ('["a/b"]\nstatus = "xfail"\nmatch = "x"\n', "needs a non-empty reason"),
+    ('["a/b"]\nstatus = "maybe"\nreason = "r"\n', "status must be one of"),
+    ('["a/b"]\nstatus = "xfail"\nreason = "r"\n', "an xfail needs match"),
+    ('["a/b"]\nstatus = "xfail"\nreason = "r"\nmatch = "m"\ncolour = 1\n', "unknown key(s) ['colour']"),
+    ('["a/b"]\nstatus = "outcome"\nreason = "r"\n', "needs outcome"),
+    ('["a/b"\nstatus = 1', "not valid TOML"),
+    ('x = 1\n', "must be a table"),
+])  # fmt: skip
+def test_bad_expectation_file_names_file_and_problem(text: str, problem: str) -> None:
+    with pytest.raises(ExpectationError) as err:
+        parse_expectations(text, "scenarios/expectations/openssh-9.2.toml")
+    assert "scenarios/expectations/openssh-9.2.toml" in str(err.value)
+    assert problem in str(err.value)
+
+
+def test_unknown_scenario_id_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "openssh-9.2.toml").write_text('["kex/nope"]\nstatus = "xfail"\nreason = "r"\nmatch = "m"\n')
+    exps = Expectations.load(tmp_path)
+    with pytest.raises(ExpectationError, match="names no scenario"):
+        exps.check_ids({"kex/yes"}, {"kex/yes"})
+
+
+def test_lookup_variant_base_pattern_and_all(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text('["a/b"]\nstatus = "xfail"\nreason = "base"\nmatch = "m"\n'
+                                     '["a/c[1]"]\nstatus = "n/a"\nreason = "variant"\n')  # fmt: skip
+    (tmp_path / "all.toml").write_text('["z/*"]\nstatus = "xfail"\nreason = "harness bug: x"\nmatch = "m"\n')
+    exps = Expectations.load(tmp_path)
+    assert exps.lookup("a/b[7]", "a/b", "p").reason == "base"
+    assert exps.lookup("a/c[1]", "a/c", "p").reason == "variant"
+    assert exps.lookup("z/q", "z/q", "other").reason == "harness bug: x"
+    assert exps.lookup("a/b", "a/b", "other") is None
+
+
+def test_classify_xfail_xpass_and_wrong_failure() -> None:
+    exp = Expectation("a/b", "xfail", "known", "REQUEST_FAILURE", True, "", "f.toml")
+    assert classify("p", None, None)[0] == PASS
+    assert classify("p", "step 1: boom", None)[0] == FAIL
+    assert classify("p", "expected REQUEST_FAILURE; got nothing", exp)[0] == XFAIL
+    status, message, _ = classify("p", None, exp)
+    assert status == XPASS and "f.toml" in message
+    status, message, _ = classify("p", "something else", exp)
+    assert status == FAIL and "not as expected" in message
+    lenient = Expectation("a/b", "xfail", "flaky", "x", False, "", "f.toml")
+    assert classify("p", None, lenient)[0] == PASS
+
+
+# -- reports ------------------------------------------------------------------------------
+
+RESULTS = [
+    {"scenario": "kex/a", "area": "kex", "peer": "p1", "status": "pass", "outcome": "", "reason": "", "message": ""},
+    {"scenario": "kex/a", "area": "kex", "peer": "p2", "status": "xfail", "outcome": "", "reason": "known </script>",
+     "message": "step 1: expected X; got Y"},
+    {"scenario": "auth/b", "area": "auth", "peer": "p1", "status": "n/a", "outcome": "", "reason": "no password",
+     "message": ""},
+    {"scenario": "auth/b", "area": "auth", "peer": "p2", "status": "pass", "outcome": "disconnect", "reason": "",
+     "message": ""},
+]  # fmt: skip
+
+
+def test_markdown_matrix() -> None:
+    text = markdown(RESULTS, 42)
+    assert "| scenario | p1 | p2 |" in text
+    assert "| `kex/a` | pass | xfail |" in text
+    assert "pass (disconnect)" in text
+    assert "known </script>" in text and "1 x no password" in text
+
+
+def test_html_is_self_contained_and_escaped(tmp_path: Path) -> None:
+    page = html_page(RESULTS, 42)
+    assert "<script>" in page and "addEventListener('input'" in page
+    assert "known </script>" not in page  # the embedded JSON cannot end the script element
+    assert "http://" not in page and "https://" not in page
+    paths = write_reports(RESULTS, tmp_path, 42)
+    assert json.loads(paths[0].read_text())["totals"] == {"pass": 2, "xfail": 1, "n/a": 1}
+
+
+# -- step failure messages (our own server as the peer) -----------------------------------
+
+
+@pytest.fixture
+def server():  # type: ignore[no-untyped-def]
+    from harness.serve import Listener, ServeConfig
+    from harness.ssh.keys import Ed25519Key
+
+    listener = Listener([Ed25519Key.generate()], ServeConfig(username="u", password="p")).start()
+    host, port = listener.address
+    yield SimpleNamespace(peer_id="local", product="harness", address=(host, port), username="u", password="p",
+                          extra={"auth_methods": "password"}, algorithms={})  # fmt: skip
+    listener.close()
+
+
+def _scenario(sid: str, **kwargs) -> Scenario:  # type: ignore[no-untyped-def]
+    sc = Scenario(**kwargs)
+    sc.id = sid
+    return sc
+
+
+def test_scenario_passes_against_our_server(server) -> None:  # type: ignore[no-untyped-def]
+    result = run_one(_scenario("t/pass", steps=[Handshake(), Expect(m.ServiceAccept)]), "t/pass", {}, server, 1, None)
+    assert result.status == PASS, result.message
+
+
+def test_failure_message_names_expected_got_and_phase(server) -> None:  # type: ignore[no-untyped-def]
+    sc = _scenario("t/fail", timeout=1.0, steps=[Handshake(), Expect(m.ChannelFailure)])
+    result = run_one(sc, "t/fail", {}, server, 1, None)
+    assert result.status == FAIL
+    assert "step 2/2 Expect(CHANNEL_FAILURE)" in result.message
+    assert "expected CHANNEL_FAILURE" in result.message
+    assert "SERVICE_ACCEPT(service='ssh-userauth') [seq 1]" in result.message
+    assert "then nothing for 1 s" in result.message
+    assert "phase: user authentication" in result.message
+    assert ">> [seq 0] KEXINIT(" in result.transcript and "<< [seq 0] KEXINIT(" in result.transcript
+
+
+def test_one_of_records_the_branch_taken(server) -> None:  # type: ignore[no-untyped-def]
+    branches = OneOf(unimplemented=[Expect(m.Unimplemented)], disconnect=[ExpectClose()])
+    sc = _scenario("t/oneof", steps=[Handshake(), Send(m.NewKeys()), branches])
+    result = run_one(sc, "t/oneof", {}, server, 1, None)
+    assert result.status == PASS, result.message
+    assert result.outcome == "disconnect"
+
+
+def test_same_seed_same_bytes(server) -> None:  # type: ignore[no-untyped-def]
+    from harness.scenario.execute import run_steps
+
+    sc = _scenario("t/seed", steps=[Handshake()])
+
+    def our_kexinit(seed: int) -> str:
+        failure, ctx = run_steps(sc, {}, server, seed)
+        assert failure is None, failure
+        return next(line.split(">> ", 1)[1] for line in ctx.transcript.lines if ">> [seq 0] KEXINIT" in line)
+
+    assert our_kexinit(7) == our_kexinit(7)  # the cookie comes from the seeded rng
+    assert our_kexinit(7) != our_kexinit(8)
+
+
+def test_expect_nothing_reports_what_came() -> None:
+    from harness.ssh.config import ConnectionConfig
+
+    a, b = socket.socketpair()
+    try:
+        ctx = Context(SimpleNamespace(peer_id="x", product="x"), 1, timeout=0.5)
+        ctx.new_connection(ConnectionConfig(), a)
+        ctx.conn.start()
+        b.close()
+        ctx.step_label = "step 1/1 ExpectNothing(0.3 s)"
+        with pytest.raises(StepFailure, match=r"expected nothing for 0.3 s; got: connection closed"):
+            ExpectNothing(0.3).run(ctx)
+    finally:
+        a.close()
+
+
+def test_every_scenario_file_loads_and_has_a_docstring() -> None:
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    scenarios = discover(root)
+    assert len(scenarios) >= 60
+    for sc in scenarios:
+        assert sc.doc and sc.area, sc.id
+        assert sc.variants()
