@@ -9,10 +9,11 @@ setup:
 	bash scripts/setup.sh
 
 test: setup
-	HARNESS_REQUIRE_DOCKER=$${HARNESS_REQUIRE_DOCKER:-1} $(PY) -m pytest -n $(WORKERS) -rs tests/
+	HARNESS_REQUIRE_DOCKER=$${HARNESS_REQUIRE_DOCKER:-1} $(PY) -m pytest -n $(WORKERS) -rs tests/ scenarios/
 
 conformance: setup
 	$(PY) -m harness interop --out results/
+	$(PY) -m harness run --out results/
 
 lint: setup
 	$(PY) -m ruff check harness tests
