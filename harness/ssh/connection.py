@@ -360,6 +360,8 @@ class Connection:
 
     def _on_channel_open_server(self, msg: Message) -> None:
         cid = self.channels.on_open(msg)
+        if cid is None:
+            return
         if isinstance(msg, m.ChannelOpenDirectTcpip):
             result = self.policy.check_channel_direct_tcpip_request(
                 cid, (msg.originator_address, msg.originator_port), (msg.address, msg.port))
@@ -442,6 +444,8 @@ class Connection:
 
     def _on_channel_open(self, msg: Message) -> None:
         cid = self.channels.on_open(msg)
+        if cid is None:
+            return
         self.emit(ev.ChannelOpenRequested(cid, msg.channel_type, msg))
 
     def _fail(self, exc: RemoteProtocolError) -> None:

@@ -183,11 +183,19 @@ class ChannelTable:
 
     # -- peer messages ---------------------------------------------------------------------
 
-    def on_open(self, msg: Message) -> int:
-        """Register the peer's channel; the caller accepts or rejects it. Returns our id."""
+    def on_open(self, msg: Message) -> int | None:
+        """Register the peer's channel; the caller accepts or rejects it. Returns our id.
+
+        With the table full the open is refused here (RESOURCE_SHORTAGE, as OpenSSH does) and
+        None is returned: a peer's flood is its problem, not an error of ours.
+        """
         if msg.max_packet == 0:
             raise RemoteProtocolError("CHANNEL_OPEN with maximum packet size 0")
         cfg = self.conn.config
+        if len(self.channels) >= MAX_CHANNELS:
+            self.conn.send_message(m.ChannelOpenFailure(recipient=msg.sender, reason=OPEN_RESOURCE_SHORTAGE,
+                                   description=f"too many channels (limit {MAX_CHANNELS})", language=""))  # fmt: skip
+            return None
         cid = self._allocate_id()
         chan = ChannelState(cid, msg.channel_type, cfg.window_size, cfg.window_size, cfg.max_packet,
                             remote_id=msg.sender, remote_window=msg.initial_window,
