@@ -39,7 +39,7 @@ class Expectation:
     key: str
     status: str
     reason: str
-    match: str = ""
+    match: str | tuple[str, ...] = ""  # text (or any of several texts) the failure must contain
     strict: bool = True
     outcome: str = ""
     source: str = ""
@@ -65,8 +65,13 @@ def parse_expectations(text: str, source: str) -> dict[str, Expectation]:
         if not isinstance(reason, str) or not reason.strip():
             raise ExpectationError(f"{where}: every expectation needs a non-empty reason")
         match = table.get("match", "")
-        if not isinstance(match, str):
-            raise ExpectationError(f"{where}: match must be a string")
+        if isinstance(match, list):
+            # Several manifestations of one deviation (timing decides which one shows).
+            if not match or not all(isinstance(m, str) and m for m in match):
+                raise ExpectationError(f"{where}: match must be a string or a list of non-empty strings")
+            match = tuple(match)
+        elif not isinstance(match, str):
+            raise ExpectationError(f"{where}: match must be a string or a list of strings")
         if status == "xfail" and not match:
             raise ExpectationError(f"{where}: an xfail needs match = \"text that must appear in the failure\"")
         strict = table.get("strict", True)

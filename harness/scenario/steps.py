@@ -295,6 +295,9 @@ class StartKex(Step):
             return
         if self.send_version:
             SendVersion().run(ctx)
+            if conn.phase.value == "closed":  # writing the version line found the peer gone
+                ctx.note("StartKex skipped: the peer closed the connection")
+                return
         msg = conn.kex.build_kexinit() if conn.kex.our_kexinit is None else None
         if msg is not None and self.kexinit is not None:
             msg = self.kexinit(msg, ctx)

@@ -185,3 +185,10 @@ def test_every_scenario_file_loads_and_has_a_docstring() -> None:
     for sc in scenarios:
         assert sc.doc and sc.area, sc.id
         assert sc.variants()
+
+
+def test_match_may_list_alternatives() -> None:
+    table = parse_expectations('["kex/x"]\nstatus = "xfail"\nreason = "timing"\nmatch = ["A", "B"]\n', "p.toml")
+    assert table["kex/x"].match == ("A", "B")
+    with pytest.raises(ExpectationError, match="list of non-empty strings"):
+        parse_expectations('["kex/x"]\nstatus = "xfail"\nreason = "r"\nmatch = []\n', "p.toml")
