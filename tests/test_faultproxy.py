@@ -3,6 +3,7 @@ exactly what it says at the byte offset it is given, and close() leaves no threa
 
 from __future__ import annotations
 
+import errno
 import socket
 import threading
 import time
@@ -136,7 +137,9 @@ def test_reset_at_the_offset(echo: tuple[str, int], direction: str) -> None:
     with FaultProxy(echo, [Fault("reset", direction, at=2000)]) as p:
         got, err = roundtrip(p.address, PAYLOAD)
     assert len(got) <= 2000 and PAYLOAD.startswith(got)
-    assert err is None or isinstance(err, (ConnectionResetError, BrokenPipeError))
+    # ENOTCONN: the reset can land between our send and the socket noticing it.
+    assert err is None or isinstance(err, (ConnectionResetError, BrokenPipeError)) or (
+        isinstance(err, OSError) and err.errno == errno.ENOTCONN)
 
 
 def test_fault_only_on_the_chosen_connection(echo: tuple[str, int]) -> None:

@@ -60,7 +60,7 @@ def run_client(client_id: str, args: list[str], share: Path, *, stdin: bytes | N
     binary = binary or default_binary
     argv = [docker_cli(), "run", "--rm", "-i", "--network", "host", "--label", "harness.peer=1",
             "--label", f"harness.run={os.getpid()}", "-v", f"{share}:{MOUNT}:ro", "-e", f"HOME={MOUNT}/home",
-            "--entrypoint", f"/usr/bin/{binary}"]  # fmt: skip
+            "--entrypoint", binary if binary.startswith("/") else f"/usr/bin/{binary}"]  # fmt: skip
     for key, value in (env or {}).items():
         argv += ["-e", f"{key}={value}"]
     argv += [image, *args]

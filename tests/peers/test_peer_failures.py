@@ -80,12 +80,13 @@ def test_matrix_run_leaves_nothing_behind(docker_ok: None, tmp_path: Path) -> No
     tmp_before = set(Path("/tmp").glob("harness-*"))
     argv = [sys.executable, "-m", "harness", "interop", "--peer", "tinyssh", "--launcher", "docker", "--no-bulk",
             "--out", str(tmp_path)]  # fmt: skip
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
     assert (tmp_path / "interop.json").exists() and "tinyssh" in (tmp_path / "interop.md").read_text()
-    leftovers = client.containers.list(all=True, filters={"label": "harness.peer=1"})
-    mine = [c.name for c in leftovers if c.labels.get("harness.run") not in (None, str(os.getpid()))]
-    assert not [n for n in mine if n], f"containers left behind: {mine}"
+    # Containers of that run carry its pid; other workers' live peers are not its leftovers.
+    leftovers = client.containers.list(all=True, filters={"label": f"harness.run={proc.pid}"})
+    assert not leftovers, f"containers left behind: {[c.name for c in leftovers]}"
     assert {v.name for v in client.volumes.list()} == volumes_before
     new_tmp = set(Path("/tmp").glob("harness-*")) - tmp_before
     assert not [p for p in new_tmp if p.name.startswith("harness-matrix-")], f"temp dirs left: {new_tmp}"
