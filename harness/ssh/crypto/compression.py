@@ -69,6 +69,7 @@ class _Identity:
 
 
 _IDENTITY = _Identity()
+IDENTITY = _IDENTITY  # public name for the packet layer
 
 
 class Compressor:

@@ -12,6 +12,7 @@ import struct
 from collections.abc import Callable
 from typing import Protocol
 
+from harness.ssh.crypto import compression
 from harness.ssh.errors import DecodeError, RemoteProtocolError
 from harness.ssh.limits import MAX_PACKET_LENGTH, MIN_PADDING
 
@@ -37,25 +38,10 @@ class Opener(Protocol):
     def open(self, seq: int, wire: memoryview) -> bytes: ...
 
 
-class Compressor(Protocol):
-    def compress(self, payload: bytes) -> bytes: ...
-
-
-class Decompressor(Protocol):
-    def decompress(self, data: bytes) -> bytes: ...
-
-
-class _Identity:
-    """No compression: payloads pass through unchanged."""
-
-    def compress(self, payload: bytes) -> bytes:
-        return payload
-
-    def decompress(self, data: bytes) -> bytes:
-        return data
-
-
-IDENTITY = _Identity()
+# No compression ("none", and zlib@openssh.com before authentication): the shared identity.
+IDENTITY = compression.IDENTITY
+Compressor = compression.PayloadCompressor
+Decompressor = compression.PayloadDecompressor
 
 
 class PacketWriter:
