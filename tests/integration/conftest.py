@@ -102,3 +102,61 @@ def openssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerInf
 @pytest.fixture(scope="session")
 def dropbear_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerInfo]:
     yield from _start_local("dropbear", tmp_path_factory)
+
+
+# -- the per-client table of the server-interop runs (issue: "the result is a table per client") ----
+
+_LOCAL_CLIENTS = {
+    "test_openssh_": "ssh (local)",
+    "test_dbclient_": "dbclient (local)",
+    "test_plink_": "plink",
+    "test_paramiko_": "paramiko",
+    "test_asyncssh_": "AsyncSSH",
+    "test_our_client_": "harness client",
+}
+_CLIENT_ROWS: dict[str, list[tuple[str, str]]] = {}
+
+
+def _client_of(nodeid: str) -> tuple[str, str] | None:
+    """(client, check) for a server-interop test id, else None."""
+    import re
+
+    path, _, name = nodeid.partition("::")
+    if path.endswith("test_container_clients.py"):
+        match = re.search(r"(ssh-\d+\.\d+|dbclient-\d{4}\.\d+)", name)
+        if match:
+            return match.group(1), name.replace(f"-{match.group(1)}", "").replace(f"{match.group(1)}-", "")
+    elif path.endswith("test_server_interop.py"):
+        for prefix, client in _LOCAL_CLIENTS.items():
+            if name.startswith(prefix):
+                return client, name
+    return None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        found = _client_of(report.nodeid)
+        if found is not None:
+            outcome = "xfail" if hasattr(report, "wasxfail") else report.outcome
+            _CLIENT_ROWS.setdefault(found[0], []).append((found[1], outcome))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write results/server-clients.md (controller only; never fails the run)."""
+    if hasattr(session.config, "workerinput") or not _CLIENT_ROWS:
+        return
+    try:
+        lines = ["# Our server driven by real clients", ""]
+        for client in sorted(_CLIENT_ROWS):
+            rows = sorted(_CLIENT_ROWS[client])
+            counts = {o: sum(1 for _, r in rows if r == o) for o in ("passed", "failed", "skipped", "xfail")}
+            lines += [f"## {client}", "", f"{counts['passed']} passed, {counts['failed']} failed, "
+                      f"{counts['skipped']} not applicable, {counts['xfail']} known deviations", "",
+                      "| check | result |", "|---|---|"]  # fmt: skip
+            lines += [f"| `{check}` | {result} |" for check, result in rows]
+            lines.append("")
+        out = Path(session.config.rootpath) / "results"
+        out.mkdir(exist_ok=True)
+        (out / "server-clients.md").write_text("\n".join(lines))
+    except OSError:
+        pass
