@@ -187,6 +187,36 @@ def wait_all(procs: Mapping[str, subprocess.Popen[str]], what: str) -> None:
         raise PeerError(f"generating {what} failed: " + "; ".join(errors))
 
 
+class LiveServers:
+    """The servers a launcher started and has not stopped; all are stopped at interpreter exit.
+
+    Nothing a test forgot may outlive the interpreter (a crash is handled by the next start).
+    One instance per launcher; servers call ``add`` when started and ``discard`` when stopped.
+    """
+
+    def __init__(self) -> None:
+        self._servers: set[object] = set()
+        self._lock = threading.Lock()
+        atexit.register(self.stop_all)
+
+    def add(self, server: object) -> None:
+        with self._lock:
+            self._servers.add(server)
+
+    def discard(self, server: object) -> None:
+        with self._lock:
+            self._servers.discard(server)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            servers = list(self._servers)
+        for server in servers:
+            try:
+                server.stop()  # type: ignore[attr-defined]
+            except Exception:
+                pass
+
+
 class _ClientKeyCache:
     """Client keys made once per process in a private temp dir, removed at exit.
 

@@ -30,7 +30,6 @@ remote ``DOCKER_HOST`` is not supported by this launcher.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import os
 import shutil
@@ -51,6 +50,7 @@ from docker.models.images import Image
 
 from harness.peers.base import (
     LOOPBACK,
+    LiveServers,
     PeerError,
     PeerInfo,
     PeerStartError,
@@ -267,8 +267,7 @@ class DockerServer:
         self._lock = threading.Lock()
         self._stopped = False
         self._final_logs: str | None = None
-        with _LIVE_LOCK:
-            _LIVE.add(self)
+        _LIVE.add(self)
 
     @property
     def name(self) -> str:
@@ -306,8 +305,7 @@ class DockerServer:
         try:
             self._final_logs = _remove_container(self.container, self.info.log_path)
         finally:
-            with _LIVE_LOCK:
-                _LIVE.discard(self)
+            _LIVE.discard(self)
             for directory in self._cleanup_dirs:
                 shutil.rmtree(directory, ignore_errors=True)
 
@@ -323,20 +321,7 @@ class DockerServer:
         return f"<DockerServer {self.info.peer_id} {self.info.host}:{self.info.port} {self.name} {state}>"
 
 
-_LIVE: set[DockerServer] = set()
-_LIVE_LOCK = threading.Lock()
-
-
-@atexit.register
-def _stop_all() -> None:
-    """Nothing a test forgot may outlive the interpreter (a crash is handled by the next start)."""
-    with _LIVE_LOCK:
-        servers = list(_LIVE)
-    for server in servers:
-        try:
-            server.stop()
-        except Exception:  # best effort at exit; the next start removes leftovers
-            pass
+_LIVE = LiveServers()
 
 
 def _container_logs(container: Container) -> str:

@@ -22,7 +22,6 @@ Why this shape:
 
 from __future__ import annotations
 
-import atexit
 import functools
 import os
 import pwd
@@ -39,6 +38,7 @@ from types import TracebackType
 from harness.peers.base import (
     LOOPBACK,
     TOOL_TIMEOUT,
+    LiveServers,
     PeerError,
     PeerInfo,
     PeerStartError,
@@ -97,8 +97,7 @@ class ProcessServer:
         self._lock = threading.Lock()
         self._stopped = False
         self._final_logs: str | None = None
-        with _LIVE_LOCK:
-            _LIVE.add(self)
+        _LIVE.add(self)
 
     @property
     def pid(self) -> int:
@@ -129,8 +128,7 @@ class ProcessServer:
         try:
             terminate_server(self._proc, self._server_pid, STOP_TIMEOUT)
         finally:
-            with _LIVE_LOCK:
-                _LIVE.discard(self)
+            _LIVE.discard(self)
             if self._cleanup_dirs:
                 self._final_logs = _read_text(self.info.log_path)
                 for directory in self._cleanup_dirs:
@@ -148,17 +146,7 @@ class ProcessServer:
         return f"<ProcessServer {self.info.peer_id} {self.info.host}:{self.info.port} pid={self.pid} {state}>"
 
 
-_LIVE: set[ProcessServer] = set()
-_LIVE_LOCK = threading.Lock()
-
-
-@atexit.register
-def _stop_all() -> None:
-    """Nothing a test forgot may outlive the interpreter."""
-    with _LIVE_LOCK:
-        servers = list(_LIVE)
-    for server in servers:
-        server.stop()
+_LIVE = LiveServers()
 
 
 # --------------------------------------------------------------------------------------------
