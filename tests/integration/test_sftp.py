@@ -1,11 +1,16 @@
-"""Our SFTP client against real servers: OpenSSH's internal-sftp and Dropbear with OpenSSH's
-sftp-server (both local processes), every operation, the error cases, bulk transfers checked
+"""Our SFTP client against real servers, every operation, the error cases, bulk transfers checked
 by SHA-256, a 10,000-entry listing and transfers across a key re-exchange; plus a handshake and
 round trip against every peer of the matrix that has an SFTP server.
 
+The full set runs against the local OpenSSH 9.2 sshd (internal-sftp) and Dropbear 2022.83 (with
+the local sftp-server) and against container peers: OpenSSH 8.4, 9.2 and 10.0 (their
+internal-sftp) and Dropbear 2025.89 (with OpenSSH 10.0's sftp-server). Where an sftp-server
+release differs, :data:`SFTP_SERVER_LACKS` says how and why; nothing is skipped.
+
 Each test works in its own directory under the test user's per-run home (``PeerInfo.home``),
-which the test process (root, same machine) can also read and write directly: that is how
-files are planted and results checked without trusting the client under test.
+which the test process (root, same machine) can also read and write directly (for the containers
+it is bind-mounted at /home/sshharness): that is how files are planted, with the home's owner so
+the server's user owns them, and results checked without trusting the client under test.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from harness.interop import connect
-from harness.peers.base import PeerInfo
+from harness.peers.base import PeerError, PeerInfo
+from harness.peers.docker import PEERS, docker_available
+from harness.peers.registry import local_versions, start_peer
 from harness.sftp_client import SFTPClient
 from harness.ssh.errors import SSHException
 from harness.ssh.sftp import SFTPAttributes, SFTPError
@@ -39,6 +46,18 @@ MiB = 1 << 20
 OPENSSH_EXTENSIONS = ("posix-rename@openssh.com", "statvfs@openssh.com", "fstatvfs@openssh.com",
                       "hardlink@openssh.com", "fsync@openssh.com", "lsetstat@openssh.com", "limits@openssh.com",
                       "expand-path@openssh.com")  # fmt: skip
+# Where an sftp-server release really differs: the extensions of OPENSSH_EXTENSIONS it does not
+# announce, keyed by the OpenSSH peer id of that release, each with the reason. Every extension
+# not listed here must be announced, and every listed one must be absent (so a Debian update
+# that adds one shows up here too).
+SFTP_SERVER_LACKS: dict[str, dict[str, str]] = {
+    "openssh-8.4": {
+        "limits@openssh.com": "added to sftp-server after 8.4: transfers fall back to 32 KiB blocks",
+        "expand-path@openssh.com": "added to sftp-server after 8.4: expand_path() raises EOPNOTSUPP",
+    },
+}
+# Debian release -> the OpenSSH peer whose sftp-server ships in it (openssh-sftp-server package).
+SUITE_SFTP_SERVER = {spec.suite: peer_id for peer_id, spec in PEERS.items() if spec.kind == "openssh"}
 
 
 @dataclass
@@ -50,6 +69,11 @@ class Remote:
     peer: PeerInfo
     transport: Transport
 
+    @property
+    def lacks(self) -> dict[str, str]:
+        """Extensions this peer's sftp-server release does not announce (SFTP_SERVER_LACKS)."""
+        return SFTP_SERVER_LACKS.get(sftp_server_of(self.peer), {})
+
     def plant(self, name: str, data: bytes = b"", mode: int = 0o644) -> Path:
         """Create a file as the test user would own it (owner/group of the home)."""
         path = self.local / name
@@ -60,28 +84,61 @@ class Remote:
         return path
 
 
-@pytest.fixture(scope="module", params=["openssh", "dropbear"])
-def local_peer(request: pytest.FixtureRequest) -> PeerInfo:
-    return request.getfixturevalue(f"{request.param}_server")
+# Local processes (the installed OpenSSH 9.2 sshd and Dropbear 2022.83) and container peers.
+LOCAL_PEERS = ["openssh", "dropbear"]
+CONTAINER_PEERS = ["openssh-8.4", "openssh-9.2", "openssh-10.0", "dropbear-2025.89"]
+
+
+@pytest.fixture(scope="module", params=LOCAL_PEERS + CONTAINER_PEERS)
+def sftp_peer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerInfo]:
+    """One server per module and worker; the container peers have their per-run home bind-mounted."""
+    if request.param in LOCAL_PEERS:
+        yield request.getfixturevalue(f"{request.param}_server")
+        return
+    ok, reason = docker_available()
+    if not ok:
+        if os.environ.get("HARNESS_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"HARNESS_REQUIRE_DOCKER=1 but Docker cannot run: {reason}", pytrace=False)
+        pytest.skip(f"no Docker engine for {request.param}: {reason}")
+    try:
+        handle = start_peer(request.param, "docker", tmp_path_factory.mktemp(request.param))
+    except PeerError as exc:
+        pytest.fail(f"{request.param} did not start: {exc}", pytrace=False)
+    try:
+        yield handle.info
+    finally:
+        handle.stop()
+
+
+def sftp_server_of(peer: PeerInfo) -> str:
+    """The OpenSSH release (peer id) whose SFTP server ``peer`` runs.
+
+    sshd serves its own internal-sftp; Dropbear has no SFTP server and execs the sftp-server of
+    the openssh-sftp-server package beside it: the image's Debian release for the containers, the
+    locally installed OpenSSH for the local Dropbear.
+    """
+    if peer.extra.get("launcher") == "docker":
+        return SUITE_SFTP_SERVER[peer.extra["suite"]]
+    return local_versions()["openssh"]
 
 
 @pytest.fixture(scope="module")
-def transport(local_peer: PeerInfo) -> Iterator[Transport]:
-    t = connect(local_peer)
+def transport(sftp_peer: PeerInfo) -> Iterator[Transport]:
+    t = connect(sftp_peer)
     yield t
     t.close()
 
 
 @pytest.fixture
-def remote(transport: Transport, local_peer: PeerInfo, request: pytest.FixtureRequest) -> Iterator[Remote]:
-    assert local_peer.home is not None
+def remote(transport: Transport, sftp_peer: PeerInfo, request: pytest.FixtureRequest) -> Iterator[Remote]:
+    assert sftp_peer.home is not None
     name = "t-" + re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)[:80]
     sftp = transport.open_sftp_client()
     sftp.mkdir(name)
     sftp.chdir(name)
-    local = local_peer.home / name
+    local = sftp_peer.home / name
     try:
-        yield Remote(sftp, local, local_peer, transport)
+        yield Remote(sftp, local, sftp_peer, transport)
     finally:
         sftp.close()
         shutil.rmtree(local, ignore_errors=True)
@@ -121,10 +178,13 @@ def sha256_file(path: Path) -> str:
 def test_handshake_extensions_and_limits(remote: Remote) -> None:
     sftp = remote.sftp
     assert sftp.server_version == 3
-    for name in OPENSSH_EXTENSIONS:
-        assert sftp.supports(name), name
-    assert sftp.limits is not None and sftp.limits.max_read_length >= 32768
-    assert sftp.read_length == min(sftp.limits.max_read_length, 256 * 1024 - 1024)
+    announced = {name: sftp.supports(name) for name in OPENSSH_EXTENSIONS}
+    assert announced == {name: name not in remote.lacks for name in OPENSSH_EXTENSIONS}, remote.lacks
+    if "limits@openssh.com" in remote.lacks:
+        assert sftp.limits is None and (sftp.read_length, sftp.write_length) == (32768, 32768)
+    else:
+        assert sftp.limits is not None and sftp.limits.max_read_length >= 32768
+        assert sftp.read_length == min(sftp.limits.max_read_length, 256 * 1024 - 1024)
     assert sftp.get_channel() is sftp.sock
 
 
@@ -254,8 +314,13 @@ def test_symlink_readlink_lstat_hardlink_normalize_chdir(remote: Remote) -> None
     assert cwd is not None and cwd.endswith(remote.local.name)
     assert sftp.normalize("link") == f"{cwd}/target.txt"  # REALPATH resolves symlinks
     assert sftp.normalize("..") == cwd.rsplit("/", 1)[0]
-    home = sftp.expand_path("~")
-    assert home == cwd.rsplit("/", 1)[0]
+    home = cwd.rsplit("/", 1)[0]
+    if "expand-path@openssh.com" in remote.lacks:
+        with pytest.raises(OSError) as info:  # refused locally, nothing sent
+            sftp.expand_path("~")
+        assert info.value.errno == errno.EOPNOTSUPP
+    else:
+        assert sftp.expand_path("~") == home
     sftp.chdir("..")
     assert sftp.getcwd() == home
     assert remote.local.name in sftp.listdir()
