@@ -77,15 +77,18 @@ TARGETS: dict[str, TargetInfo] = {
             "parsed keys and lines serialise back to what parses equal",
             8192,
         ),
+        TargetInfo(
+            "sftp",
+            "harness.fuzz.fuzz_sftp",
+            "SFTP v3 packets: the response and request codecs (every packet type, EXTENDED_REPLY per "
+            "extension), and the client protocol fed a server stream after real requests, in any chunking",
+            "only DecodeError / SFTPProtocolError, and sticky; whatever decodes re-encodes to the same bytes; "
+            "the protocol buffers at most one packet of its limit, delivers each complete reply exactly once, "
+            "in order and byte-exact, and never a short one",
+            16384,
+        ),
     )
 }
 
 # Targets that have a place but no module yet: name -> what is missing.
-PENDING: dict[str, str] = {
-    "sftp": (
-        "the SFTP packet parser (harness/ssh/sftp/) is being written; add harness/fuzz/fuzz_sftp.py "
-        "following docs/FUZZING.md 'Adding a target' (oracle: only its decode error; decoded packets "
-        "re-encode to the same bytes), register it here, and run `python -m harness.fuzz.seeds` to "
-        "extract SFTP seeds from the session transcripts"
-    ),
-}
+PENDING: dict[str, str] = {}

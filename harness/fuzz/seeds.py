@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import os
 import re
 import struct
 import warnings
@@ -35,6 +36,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.fuzz import fuzz_codec, fuzz_connection, fuzz_keys, fuzz_packet
 from harness.fuzz.common import FEED_BYTES, FEED_CHUNKS, FEED_WHOLE, join_records
@@ -441,6 +443,191 @@ def keys_seeds(writer: SeedWriter, all_sessions: list[Session]) -> None:
         writer.add_kept("keys", label, lambda make=make, prefix=prefix: prefix + make())
 
 
+# -- sftp ------------------------------------------------------------------------------------------
+
+# Largest recorded server stream kept as one session seed (the target's max_len is 16 KiB).
+MAX_SFTP_SESSION = 12288
+
+
+class _RecordingChannel:
+    """An SFTP channel that keeps a copy of every byte each way (the SFTP stream, unframed by SSH).
+
+    Why a wrapper and not a transcript: the SSH transcripts record the SSH layer; for SFTP seeds
+    only the subsystem's byte stream matters, and the real client drives the session exactly as
+    it would in use. Everything but the two data calls is the channel's own.
+    """
+
+    def __init__(self, channel: object) -> None:
+        self._channel = channel
+        self.sent = bytearray()
+        self.received = bytearray()
+
+    def recv_into(self, buffer: memoryview) -> int:
+        n = self._channel.recv_into(buffer)  # type: ignore[attr-defined]
+        self.received += bytes(buffer[:n])
+        return int(n)
+
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+        self._channel.sendall(data)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._channel, name)
+
+
+def _sftp_script(group: str, client: object, base: str) -> None:
+    """One group of real operations (each group is one SFTP session and one session seed)."""
+    from harness.ssh.sftp import SFTPAttributes
+
+    sftp: Any = client  # harness.sftp_client.SFTPClient
+    ops: list[Callable[[], object]] = []
+    if group == "listing":
+        ops = [lambda: sftp.normalize("."), lambda: sftp.listdir_attr(base), lambda: sftp.stat(base),
+               lambda: sftp.lstat(f"{base}/link"), lambda: sftp.readlink(f"{base}/link")]  # fmt: skip
+    elif group == "files":
+
+        def write_read() -> None:
+            with sftp.open(f"{base}/new.txt", "w") as fh:
+                fh.write(b"written over SFTP\n" * 20)
+            with sftp.open(f"{base}/new.txt", "r") as fh:
+                fh.stat()
+                fh.read()
+            with sftp.open(f"{base}/data.bin", "r") as fh:
+                fh.read()
+
+        ops = [write_read, lambda: sftp.truncate(f"{base}/new.txt", 5), lambda: sftp.chmod(f"{base}/new.txt", 0o600),
+               lambda: sftp.utime(f"{base}/new.txt", (1_700_000_000, 1_700_000_001))]  # fmt: skip
+    elif group == "tree":
+        ops = [lambda: sftp.mkdir(f"{base}/d"), lambda: sftp.rename(f"{base}/new.txt", f"{base}/d/r.txt"),
+               lambda: sftp.symlink("r.txt", f"{base}/d/s"), lambda: sftp.rmdir(f"{base}/d")]  # fmt: skip
+    elif group == "extensions":
+
+        def with_handle() -> None:
+            with sftp.open(f"{base}/data.bin", "r+") as fh:
+                fh.statvfs()
+                fh.fsync()
+
+        ops = [lambda: sftp.statvfs(base), with_handle, lambda: sftp.expand_path("~"),
+               lambda: sftp.hardlink(f"{base}/data.bin", f"{base}/hard"),
+               lambda: sftp.posix_rename(f"{base}/hard", f"{base}/hard2"),
+               lambda: sftp.lsetstat(f"{base}/link", SFTPAttributes(st_atime=1, st_mtime=2))]  # fmt: skip
+    elif group == "errors":
+        ops = [lambda: sftp.stat(f"{base}/missing"), lambda: sftp.open(f"{base}/missing/x", "r"),
+               lambda: sftp.remove(f"{base}/missing"), lambda: sftp.mkdir(base),
+               lambda: sftp.rmdir(f"{base}/data.bin"), lambda: sftp.listdir(f"{base}/data.bin"),
+               lambda: sftp.readlink(f"{base}/data.bin")]  # fmt: skip
+    for op in ops:
+        try:
+            op()
+        except OSError:
+            pass  # a failing STATUS is as good a seed as a success
+
+
+SFTP_GROUPS = ("listing", "files", "tree", "extensions", "errors")
+
+
+def record_sftp_sessions(peer_ids: Iterable[str] = ("openssh-9.2", "dropbear-2022.83", "openssh-10.0"),
+                         launcher: str = "docker") -> list[tuple[str, bytes, bytes]]:  # fmt: skip
+    """Run the SFTP script groups against real servers; (label, client stream, server stream) each.
+
+    Every group is its own SFTP session (its own channel, so its own VERSION and request ids
+    from 0) in a fresh directory of the test user's home.
+    """
+    import tempfile
+
+    from harness.interop import connect
+    from harness.peers.registry import start_peer
+    from harness.sftp_client import SFTPClient
+
+    out: list[tuple[str, bytes, bytes]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for peer_id in peer_ids:
+            with start_peer(peer_id, launcher, Path(tmp) / peer_id) as server:
+                info = server.info
+                home = info.home
+                transport = connect(info)
+                try:
+                    for group in SFTP_GROUPS:
+                        base = f"seed-{group}"
+                        if home is not None:
+                            folder = home / base
+                            folder.mkdir()
+                            (folder / "data.bin").write_bytes(bytes(range(256)) * 12)
+                            (folder / "a.txt").write_text("a\n")
+                            (folder / "link").symlink_to("a.txt")
+                            stat = home.stat()
+                            for path in (folder, folder / "data.bin", folder / "a.txt"):
+                                os.chown(path, stat.st_uid, stat.st_gid)
+                            os.lchown(folder / "link", stat.st_uid, stat.st_gid)
+                        chan = transport.open_session()
+                        chan.invoke_subsystem("sftp")
+                        recording = _RecordingChannel(chan)
+                        client = SFTPClient(recording)  # type: ignore[arg-type]
+                        try:
+                            _sftp_script(group, client, base)
+                        finally:
+                            client.close()
+                        out.append((f"{peer_id}-{group}", bytes(recording.sent), bytes(recording.received)))
+                finally:
+                    transport.close()
+    return out
+
+
+def _sftp_packets(stream: bytes) -> list[bytes]:
+    bodies, pos = [], 0
+    while pos + 4 <= len(stream):
+        n = struct.unpack_from(">I", stream, pos)[0]
+        if pos + 4 + n > len(stream):
+            break
+        bodies.append(stream[pos + 4 : pos + 4 + n])
+        pos += 4 + n
+    return bodies
+
+
+def sftp_seeds(writer: SeedWriter, recordings: list[tuple[str, bytes, bytes]]) -> None:
+    """Seeds from recorded SFTP sessions: every packet for the codecs, every session for the protocol.
+
+    The session seed's plan lists the requests the real client sent, in order (so the request
+    ids, the READ lengths and the extension of each EXTENDED_REPLY match what the server
+    answered); the stream is what the server sent, VERSION first.
+    """
+    from harness.fuzz import fuzz_sftp
+    from harness.ssh.sftp import packets as sp
+
+    per_label: dict[str, int] = defaultdict(int)
+
+    def add(label: str, data: bytes) -> None:
+        if per_label[label] < PER_KIND:  # a few of each kind, not every STATUS of every session
+            before = len(writer.seeds["sftp"])
+            writer.add("sftp", label, data)
+            per_label[label] += len(writer.seeds["sftp"]) - before
+
+    for label, sent, received in recordings:
+        requests = _sftp_packets(sent)
+        replies = _sftp_packets(received)
+        by_id: dict[int, tuple[int, str | None, int]] = {}
+        plan = bytearray()
+        for body in requests[1:]:  # after INIT
+            request = sp.decode_request(body)
+            extension = getattr(request, "request", None) if request.ID == sp.T.EXTENDED else None
+            length = getattr(request, "length", 0) if request.ID == sp.T.READ else 0
+            by_id[request.request_id] = (request.ID, extension, length)
+            plan += fuzz_sftp.plan_entry(request.ID, extension, length)
+            name = sp.packet_name(body[0]) + (f"_{extension}" if extension else "")
+            add(f"sftp-request-{name}", bytes([fuzz_sftp.MODE_REQUEST]) + body)
+        if requests:
+            add("sftp-request-FXP_INIT", bytes([fuzz_sftp.MODE_REQUEST]) + requests[0])
+        for body in replies:
+            request_id = struct.unpack_from(">I", body, 1)[0] if len(body) >= 5 and body[0] != sp.T.VERSION else -1
+            extension = by_id.get(request_id, (0, None, 0))[1]
+            context = fuzz_sftp.EXT_CONTEXTS.index(extension) if extension in fuzz_sftp.EXT_CONTEXTS else 0
+            name = sp.packet_name(body[0]) + (f"_{extension}" if extension else "")
+            add(f"sftp-reply-{name}", bytes([fuzz_sftp.MODE_RESPONSE, context]) + body)
+        stream = received[:MAX_SFTP_SESSION]
+        for feed, sizes in ((FEED_CHUNKS, b"\x0f\x3f\x07\xff"), (FEED_BYTES | 0x10, b"\x02\x05\x00\x40")):
+            writer.add("sftp", f"sftp-session-{label}", fuzz_sftp.session_input(bytes(plan), stream, feed, sizes))
+
+
 # -- dictionary ------------------------------------------------------------------------------------
 
 
@@ -475,6 +662,24 @@ def dictionary_entries() -> list[bytes]:
     # Message numbers as a byte followed by a typical first field (recipient channel 0).
     for num in sorted(m.MESSAGE_NAMES):
         entries.append(bytes([num]) + b"\x00\x00\x00\x00")
+    return entries + sftp_dictionary_entries()
+
+
+def sftp_dictionary_entries() -> list[bytes]:
+    """SFTP words: extension names (bare and as strings), packet types with a request id, status
+    codes and ATTRS flag words, and the VERSION header (the sftp target's formats, docs/FUZZING.md)."""
+    from harness.ssh.sftp import constants as sc
+
+    entries: list[bytes] = []
+    names = [v for k, v in vars(sc).items() if k.startswith("EXT_") and isinstance(v, str)]
+    for name in sorted(names):
+        raw = name.encode()
+        entries += [raw, struct.pack(">I", len(raw)) + raw]
+    for packet_type in sc.PacketType:
+        entries.append(bytes([packet_type]) + b"\x00\x00\x00\x00")
+    entries += [struct.pack(">I", int(code)) for code in sc.Status if code > 1 and code not in (4, 16, 32)]
+    entries += [struct.pack(">I", int(flag)) for flag in (sc.AttrFlag.EXTENDED, sc.KNOWN_ATTR_FLAGS, 0x0F)]
+    entries += [b"\x02\x00\x00\x00\x03", b"\x00\x04\x00\x00", b"\x00\x03\xfc\x00"]  # VERSION 3, 256 KiB, 255 KiB
     return entries
 
 
@@ -513,7 +718,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.fuzz.seeds", description=__doc__.split("\n")[0])
     parser.add_argument("targets", nargs="*", help="targets to extract (default: all)")
     parser.add_argument("--out", default=str(CORPUS), help="corpus root (default: corpus/)")
+    parser.add_argument("--record-sftp", nargs="*", metavar="PEER",
+                        help="record SFTP sessions against these container peers (default: OpenSSH 9.2 and "
+                             "10.0, Dropbear 2022.83) and rewrite corpus/sftp from them")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.record_sftp is not None:
+        writer = SeedWriter(Path(args.out))
+        peers = args.record_sftp or ("openssh-9.2", "dropbear-2022.83", "openssh-10.0")
+        sftp_seeds(writer, record_sftp_sessions(peers))
+        print(f"sftp         {writer.write()['sftp']}")
+        return 0
     counts = extract(Path(args.out), args.targets or None)
     for target, n in counts.items():
         print(f"{target:12} {n}")

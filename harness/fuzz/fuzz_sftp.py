@@ -1,0 +1,359 @@
+"""Fuzz target: the SFTP v3 packet codec and the client's receive path (harness.ssh.sftp).
+
+Input: a mode byte, then bytes whose meaning depends on the mode (``mode & 3``):
+
+- 0, response codec: ``[context][body]``: ``packets.decode_response(body, ctx)``, where the
+  context byte picks the extension request an EXTENDED_REPLY answers (:data:`EXT_CONTEXTS`).
+- 1, request codec: ``[body]``: ``packets.decode_request(body)`` (what a server parses).
+- 2 and 3, session: ``[feed][4 chunk sizes][u16 plan length][plan][server stream]``. A fresh
+  :class:`SFTPClientProtocol` is started; the stream's first packet (the server's VERSION) is
+  fed, then the plan's requests are sent (two bytes each: :data:`REQUEST_KINDS` index, then
+  READ length index in bits 0-2 and "abandon" in bit 7), then the rest of the stream. The feed
+  byte chooses the chunking (bits 0-1: whole, byte by byte, fuzzer-chosen chunk sizes), the
+  packet limit (bits 2-3, :data:`PACKET_LIMITS`) and whether bytes go through
+  ``receive_data`` or the BufferedProtocol pair ``get_buffer``/``buffer_updated`` (bit 4).
+
+Oracle:
+
+- codecs: only ``DecodeError``; whatever decodes re-encodes to exactly the same bytes (names
+  and handles are raw bytes, texts strict UTF-8, ATTRS flags derived from the fields).
+- session: only the promised errors (``DecodeError``, ``SFTPProtocolError``: both
+  ``RemoteProtocolError``) escape, and once one has, the protocol keeps raising that same
+  error and delivers nothing more. The protocol never holds more than one packet of at most
+  its limit plus a length header (no peer-chosen length sizes an allocation beyond the limit),
+  and never queues more replies than requests were sent. Every reply it delivers is, in order,
+  exactly one complete packet of the stream (it re-encodes to those bytes, with the request
+  id and type it answers): nothing is dropped, merged, truncated or reordered, and DATA
+  payloads (memoryviews into receive buffers) still hold their bytes after later input. When
+  the stream ends without an error, every complete packet has been delivered (or was
+  abandoned) and an incomplete tail is held, not delivered short.
+
+Seeds (``corpus/sftp``) are cut from SFTP sessions recorded against real OpenSSH and Dropbear
+servers (:func:`harness.fuzz.seeds.record_sftp_sessions`).
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import types
+
+from harness.fuzz.common import (
+    FEED_BYTES,
+    FEED_CHUNKS,
+    FEED_WHOLE,
+    OracleViolation,
+    chunked,
+    instrumented,
+    uninstrument,
+)
+
+with instrumented():
+    from harness.ssh.errors import DecodeError
+    from harness.ssh.sftp import attributes, packets
+    from harness.ssh.sftp import constants as c
+    from harness.ssh.sftp import protocol as proto_module
+    from harness.ssh.sftp.attributes import SFTPAttributes
+    from harness.ssh.sftp.constants import PacketType as T
+    from harness.ssh.sftp.errors import SFTPProtocolError
+    from harness.ssh.sftp.protocol import SFTPClientProtocol
+    from harness.ssh.wire import codec
+    from harness.ssh.wire.message import Message
+
+MODE_RESPONSE, MODE_REQUEST = 0, 1
+SESSION_HEADER = 1 + 1 + 4 + 2  # mode, feed, chunk sizes, plan length
+FLAG_BUFFER_PROTOCOL = 0x10
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+
+# Extension requests an EXTENDED_REPLY can answer (its layout depends on the request): the typed
+# ones, one without a reply table, and none (decoded opaque).
+EXT_CONTEXTS: tuple[str | None, ...] = (None, c.EXT_STATVFS, c.EXT_FSTATVFS, c.EXT_LIMITS, c.EXT_EXPAND_PATH,
+                                        "vendor-ext@example.com")  # fmt: skip
+# Packet limits the session mode runs under: the default, and smaller ones so the limit check
+# and the scratch/body boundary (SCRATCH_SIZE) are reached by short inputs.
+PACKET_LIMITS: tuple[int, ...] = (c.MAX_PACKET_LENGTH, proto_module.SCRATCH_SIZE + 16, 1024, 40)
+# READ lengths a plan entry can ask for (a DATA reply may carry at most that much).
+READ_LENGTHS: tuple[int, ...] = (0, 1, 16, 1024, 4096, 32768, 65536, c.MAX_READ_LENGTH)
+_ABANDON = 0x80
+_HANDLE = b"\x00\x00\x00\x00"
+_ATTRS = SFTPAttributes(st_size=1, st_mode=0o100644)
+
+
+def _request_kinds() -> tuple[tuple[int, str | None], ...]:
+    """(packet type, extension name) of every request a client sends."""
+    plain = tuple((t, None) for t in sorted(packets.REQUEST_TABLE) if t not in (T.INIT, T.EXTENDED))
+    extended = tuple((int(T.EXTENDED), name) for name in sorted(packets.Extended.SUBTYPES))
+    return (*plain, *extended, (int(T.EXTENDED), "vendor-ext@example.com"))
+
+
+REQUEST_KINDS = _request_kinds()
+KIND_INDEX = {kind: i for i, kind in enumerate(REQUEST_KINDS)}
+
+
+def make_request(packet_type: int, extension: str | None, read_length: int) -> Message:
+    """A well-formed request of that kind (the session mode's requests; contents do not matter
+    to the receive path, only the type, the extension and a READ's length)."""
+    if packet_type == T.EXTENDED:
+        sub = packets.Extended.SUBTYPES.get(extension or "")
+        if sub is None:
+            return packets.Extended(request=extension or "", data=b"")
+        values = {name: _default_field(name) for name, _ in sub.FIELDS if name not in ("request_id", "request")}
+        return sub(**values)
+    if packet_type == T.READ:
+        return packets.Read(handle=_HANDLE, offset=0, length=read_length)
+    cls = packets.REQUEST_TABLE[packet_type]
+    return cls(**{name: _default_field(name) for name, _ in cls.FIELDS if name != "request_id"})
+
+
+def _default_field(name: str) -> object:
+    if name == "attrs":
+        return _ATTRS
+    if name in ("pflags", "offset", "length"):
+        return 0
+    if name == "handle":
+        return _HANDLE
+    return b"/tmp/f"
+
+
+def plan_entry(packet_type: int, extension: str | None, read_length: int = 0, abandon: bool = False) -> bytes:
+    """Inverse of the plan decoding (for seeds): the smallest READ length at least ``read_length``."""
+    kind = KIND_INDEX.get((packet_type, extension))
+    if kind is None:
+        kind = KIND_INDEX[(int(T.EXTENDED), "vendor-ext@example.com")]
+    index = next((i for i, n in enumerate(READ_LENGTHS) if n >= read_length), len(READ_LENGTHS) - 1)
+    return bytes([kind, index | (_ABANDON if abandon else 0)])
+
+
+def session_input(plan: bytes, stream: bytes, feed: int = FEED_CHUNKS, sizes: bytes = b"\x0f\x3f\x07\xff",
+                  mode: int = 2) -> bytes:  # fmt: skip
+    """A session-mode input (for seeds and tests)."""
+    return bytes([mode, feed]) + sizes[:4].ljust(4, b"\x07") + _U16.pack(len(plan)) + plan + stream
+
+
+# -- codecs ----------------------------------------------------------------------------------------
+
+
+def _check_round_trip(packet: Message, body: bytes, what: str) -> None:
+    encoded = packet.encode()
+    if encoded != body:
+        raise OracleViolation(
+            f"{what} {packet.NAME} re-encodes differently:\n  in:  {body.hex()}\n  out: {encoded.hex()}"
+        )
+
+
+def _check_response(data: bytes) -> None:
+    if not data:
+        return
+    context = EXT_CONTEXTS[data[0] % len(EXT_CONTEXTS)]
+    body = data[1:]
+    try:
+        packet = packets.decode_response(body, context)
+    except DecodeError:
+        return
+    _check_round_trip(packet, body, f"response (context {context})")
+
+
+def _check_request(body: bytes) -> None:
+    try:
+        packet = packets.decode_request(body)
+    except DecodeError:
+        return
+    _check_round_trip(packet, body, "request")
+
+
+# -- session ---------------------------------------------------------------------------------------
+
+
+def _frame(stream: bytes) -> tuple[list[bytes], int]:
+    """The reference framing, independent of the code under test: the complete packets' bodies
+    and where the first incomplete one starts."""
+    bodies, pos = [], 0
+    while pos + 4 <= len(stream):
+        length = _U32.unpack_from(stream, pos)[0]
+        if pos + 4 + length > len(stream):
+            break
+        bodies.append(stream[pos + 4 : pos + 4 + length])
+        pos += 4 + length
+    return bodies, pos
+
+
+def _held(proto: SFTPClientProtocol) -> int:
+    """Bytes the protocol has reserved for input it has not delivered (white box, on purpose:
+    this is the bound the oracle checks)."""
+    body = proto._body
+    return len(proto._scratch) + (len(body) if body is not None else 0)
+
+
+class _Session:
+    """One session-mode run: the protocol, what we sent, what it delivered."""
+
+    def __init__(self, feed: int, sizes: bytes) -> None:
+        self.limit = PACKET_LIMITS[(feed >> 2) & 3]
+        self.proto = SFTPClientProtocol(max_packet_length=self.limit)
+        self.proto.start()
+        self.proto.data_to_send()
+        self.feed_mode = (FEED_WHOLE, FEED_BYTES, FEED_CHUNKS, FEED_CHUNKS)[feed & 3]
+        self.buffer_protocol = bool(feed & FLAG_BUFFER_PROTOCOL)
+        self.sizes = sizes
+        self.sent: dict[int, tuple[int, bool]] = {}  # request id -> (packet type, abandoned)
+        self.delivered: list[proto_module.Response] = []
+        self.error: Exception | None = None
+
+    def feed(self, data: bytes) -> bool:
+        """Feed ``data`` in the chosen chunking; False once the protocol raised its error."""
+        proto = self.proto
+        cycle = [1 + b for b in self.sizes] or [7]
+        for i, chunk in enumerate(chunked(data, self.feed_mode, self.sizes)):
+            try:
+                if self.buffer_protocol:
+                    view = memoryview(chunk)
+                    step = cycle[i % len(cycle)]
+                    while view:
+                        buf = proto.get_buffer()
+                        if not len(buf):
+                            raise OracleViolation("get_buffer() returned an empty buffer")
+                        n = min(len(buf), len(view), step)
+                        buf[:n] = view[:n]
+                        view = view[n:]
+                        proto.buffer_updated(n)
+                else:
+                    proto.receive_data(chunk)
+            except (DecodeError, SFTPProtocolError) as exc:
+                self.error = exc
+                self._drain()
+                self._check_sticky(exc)
+                return False
+            self._drain()
+            self._check_bounds()
+        return True
+
+    def _drain(self) -> None:
+        while (response := self.proto.next_response()) is not None:
+            self.delivered.append(response)
+
+    def _check_bounds(self) -> None:
+        held = _held(self.proto)
+        if held > proto_module.SCRATCH_SIZE + self.limit:
+            raise OracleViolation(f"the protocol holds {held} bytes under a packet limit of {self.limit}")
+        if len(self.delivered) > len(self.sent):
+            raise OracleViolation(f"{len(self.delivered)} replies delivered for {len(self.sent)} requests")
+
+    def _check_sticky(self, exc: Exception) -> None:
+        proto = self.proto
+        if proto.error is not exc:
+            raise OracleViolation(f"raised {exc!r} but remembers {proto.error!r}")
+        for again in (lambda: proto.receive_data(b"\x00\x00\x00\x05\x65\x00\x00\x00\x00"),
+                      lambda: proto.buffer_updated(0)):  # fmt: skip
+            try:
+                again()
+            except (DecodeError, SFTPProtocolError) as later:
+                if later is not exc:
+                    raise OracleViolation(f"after {exc!r} it raised a different error {later!r}") from later
+            else:
+                raise OracleViolation(f"after {exc!r} it accepted more input")
+        if proto.next_response() is not None:
+            raise OracleViolation(f"a reply was delivered after {exc!r}")
+
+    def send_plan(self, plan: bytes) -> None:
+        proto = self.proto
+        # Our own limit on outstanding requests is not under test: the plan stays below it.
+        plan = plan[: 2 * c.MAX_OUTSTANDING_REQUESTS]
+        for i in range(0, len(plan) - 1, 2):
+            packet_type, extension = REQUEST_KINDS[plan[i] % len(REQUEST_KINDS)]
+            flags = plan[i + 1]
+            packet = make_request(packet_type, extension, READ_LENGTHS[flags & 7])
+            request_id = proto.send(packet)
+            abandoned = bool(flags & _ABANDON)
+            if abandoned:
+                proto.abandon(request_id)
+            self.sent[request_id] = (packet_type, abandoned)
+        proto.data_to_send()
+
+    def check_delivered(self, bodies: list[bytes], complete: bool) -> None:
+        """Replies against the reference framing of the stream (after VERSION)."""
+        expected = []
+        for body in bodies:
+            request_id = _U32.unpack_from(body, 1)[0] if len(body) >= 5 else -1
+            packet_type, abandoned = self.sent.get(request_id, (-1, False))
+            if self.error is None and packet_type < 0:
+                raise OracleViolation(f"a reply to request id {request_id}, never sent, was accepted")
+            if not abandoned:
+                expected.append((body, request_id, packet_type))
+        got = self.delivered
+        if len(got) > len(expected) or (self.error is None and len(got) != len(expected)):
+            raise OracleViolation(f"{len(got)} replies delivered for {len(expected)} complete reply packets "
+                                  f"(error: {self.error!r})")  # fmt: skip
+        for response, (body, request_id, packet_type) in zip(got, expected, strict=False):
+            if response.request_id != request_id or response.request_type != packet_type:
+                raise OracleViolation(f"reply delivered as id {response.request_id} type {response.request_type}, "
+                                      f"the stream had id {request_id} answering type {packet_type}")  # fmt: skip
+            _check_round_trip(response.packet, body, "delivered reply")
+        if complete and self.error is None:
+            consumed = sum(1 for body in bodies if len(body) >= 5)
+            if self.proto.outstanding != len(self.sent) - consumed:
+                raise OracleViolation(f"{self.proto.outstanding} requests outstanding after {consumed} of "
+                                      f"{len(self.sent)} were answered")  # fmt: skip
+
+
+def _check_session(data: bytes) -> None:
+    if len(data) < SESSION_HEADER:
+        return
+    feed, sizes = data[1], data[2:6]
+    plan_len = _U16.unpack_from(data, 6)[0]
+    plan = data[SESSION_HEADER : SESSION_HEADER + plan_len]
+    stream = data[SESSION_HEADER + plan_len :]
+    run = _Session(feed, sizes)
+    bodies, complete_end = _frame(stream)
+    # The server's VERSION first; requests go out once it is understood (as a client does).
+    version_end = 4 + len(bodies[0]) if bodies else len(stream)
+    if not run.feed(stream[:version_end]):
+        return
+    if run.proto.version is None:
+        if bodies:
+            raise OracleViolation("a complete first packet was fed without a VERSION or an error")
+        return
+    version = packets.Version(version=run.proto.version, extensions=run.proto.extension_pairs)
+    _check_round_trip(version, bodies[0], "VERSION as understood")
+    run.send_plan(plan)
+    run.feed(stream[version_end:])
+    run.check_delivered(bodies[1:], complete_end == len(stream))
+
+
+def fuzz_one_input(data: bytes) -> None:
+    if not data:
+        return
+    mode = data[0] & 3
+    if mode == MODE_RESPONSE:
+        _check_response(data[1:])
+    elif mode == MODE_REQUEST:
+        _check_request(data[1:])
+    else:
+        _check_session(data)
+
+
+def _oracle_functions() -> list[types.FunctionType]:
+    """The encoders the oracle runs: their coverage does not guide the search (see fuzz_codec)."""
+    from harness.ssh.wire import fields, message
+
+    fns = [message.Message.encode, message.Message.values, SFTPAttributes.write, SFTPAttributes.encode,
+           attributes._Attrs.write, packets._ExtensionPairs.write, packets.encode_packet]  # fmt: skip
+    fns += [f for f in vars(codec.Writer).values() if isinstance(f, types.FunctionType)]
+    for kind in vars(fields).values():
+        if isinstance(kind, type) and issubclass(kind, fields.Kind) and "write" in vars(kind):
+            fns.append(vars(kind)["write"])
+    return fns
+
+
+uninstrument(*_oracle_functions())
+
+
+def main() -> None:
+    from harness.fuzz.common import run
+
+    run(fuzz_one_input)
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -1,0 +1,149 @@
+"""The SFTP fuzz target under hypothesis (bounded), and checks that its oracle can fail.
+
+Structured inputs (every request and response packet type, encoded, in sessions with real
+requests and every chunking) and mutated real seeds (``corpus/sftp``, recorded against OpenSSH
+and Dropbear) go through the same ``fuzz_one_input`` a campaign runs. The oracle tests feed
+the target's session checker inputs whose faults it must see, so a target that silently
+accepted everything would fail here.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.fuzz import fuzz_sftp
+from harness.fuzz.common import FEED_BYTES, FEED_CHUNKS, FEED_WHOLE, OracleViolation
+from harness.ssh.sftp import SFTPAttributes
+from harness.ssh.sftp import packets as p
+from harness.ssh.sftp.constants import PacketType as T
+
+from .strategies import mutated, seed_files
+
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+attrs = st.builds(
+    SFTPAttributes,
+    st_size=st.none() | st.integers(0, 2**64 - 1),
+    st_mode=st.none() | st.integers(0, 2**32 - 1),
+    attr=st.dictionaries(st.binary(max_size=8), st.binary(max_size=8), max_size=2),
+)
+request_ids = st.integers(0, 2**32 - 1)
+names = st.binary(max_size=24)
+
+
+def _replies(request_id: st.SearchStrategy[int]) -> dict[type[p.Message], st.SearchStrategy[p.Message]]:
+    return {
+        p.StatusPacket: st.builds(
+            p.StatusPacket,
+            request_id=request_id,
+            code=st.integers(0, 40),
+            message=st.text(max_size=20),
+            language=st.sampled_from(["", "en"]),
+        ),
+        p.Handle: st.builds(p.Handle, request_id=request_id, handle=names),
+        p.Data: st.builds(p.Data, request_id=request_id, data=st.binary(max_size=64)),
+        p.Attrs: st.builds(p.Attrs, request_id=request_id, attrs=attrs),
+        p.Name: st.builds(
+            p.Name, request_id=request_id, entries=st.lists(st.tuples(names, names, attrs), max_size=3).map(tuple)
+        ),
+        p.ExtendedReply: st.builds(p.ExtendedReply, request_id=request_id, data=st.binary(max_size=32)),
+    }
+
+
+def _responses(request_id: st.SearchStrategy[int]) -> st.SearchStrategy[p.Message]:
+    return st.one_of(*_replies(request_id).values())
+
+
+@FAST
+@given(_responses(request_ids), st.integers(0, len(fuzz_sftp.EXT_CONTEXTS) - 1), st.integers(0, 8))
+def test_every_response_type_round_trips(packet: p.Message, context: int, cut: int) -> None:
+    body = packet.encode()
+    fuzz_sftp.fuzz_one_input(bytes([fuzz_sftp.MODE_RESPONSE, context]) + body)
+    fuzz_sftp.fuzz_one_input(bytes([fuzz_sftp.MODE_RESPONSE, context]) + body[: max(1, len(body) - cut)])
+
+
+@FAST
+@given(st.sampled_from(fuzz_sftp.REQUEST_KINDS), st.integers(0, len(fuzz_sftp.READ_LENGTHS) - 1), st.integers(0, 8))
+def test_every_request_type_round_trips(kind: tuple[int, str | None], length: int, cut: int) -> None:
+    packet = fuzz_sftp.make_request(kind[0], kind[1], fuzz_sftp.READ_LENGTHS[length])
+    body = packet.encode()
+    fuzz_sftp.fuzz_one_input(bytes([fuzz_sftp.MODE_REQUEST]) + body)
+    fuzz_sftp.fuzz_one_input(bytes([fuzz_sftp.MODE_REQUEST]) + body[: max(1, len(body) - cut)])
+
+
+_VERSION = p.encode_packet(p.Version(version=3, extensions=(("limits@openssh.com", b"1"),)))
+
+
+@FAST
+@given(st.lists(st.tuples(st.sampled_from([(T.READ, None), (T.STAT, None), (T.READDIR, None), (T.OPEN, None)]),
+                          st.booleans()), min_size=1, max_size=6),
+       st.data(), st.integers(0, 31), st.binary(min_size=4, max_size=4))  # fmt: skip
+def test_sessions_with_matching_replies(kinds: list[tuple[tuple[int, None], bool]], data: st.DataObject, feed: int,
+                                        sizes: bytes) -> None:  # fmt: skip
+    plan = b"".join(fuzz_sftp.plan_entry(t, ext, 65536, abandon) for (t, ext), abandon in kinds)
+    allowed = {T.READ: (p.Data, p.StatusPacket), T.STAT: (p.Attrs, p.StatusPacket), T.READDIR: (p.Name,),
+               T.OPEN: (p.Handle,)}  # fmt: skip
+    stream = bytearray(_VERSION)
+    for request_id, ((t, _), _) in enumerate(kinds):
+        cls = data.draw(st.sampled_from(allowed[t]))
+        reply = data.draw(_replies(st.just(request_id))[cls])
+        stream += p.encode_packet(reply)
+    fuzz_sftp.fuzz_one_input(fuzz_sftp.session_input(plan, bytes(stream), feed, sizes))
+    cut = data.draw(st.integers(0, len(stream)))
+    fuzz_sftp.fuzz_one_input(fuzz_sftp.session_input(plan, bytes(stream[:cut]), feed, sizes))
+
+
+@FAST
+@given(mutated(seed_files("sftp")))
+def test_mutated_seeds(data: bytes) -> None:
+    fuzz_sftp.fuzz_one_input(data)
+
+
+# -- the oracle sees what it promises to see ----------------------------------------------------------------
+
+
+def _run_session(plan: bytes, stream: bytes, feed: int) -> fuzz_sftp._Session:
+    """The target's session run, kept so the test can look at what it observed."""
+    run = fuzz_sftp._Session(feed, b"\x02\x05\x00\x40")
+    bodies, _ = fuzz_sftp._frame(stream)
+    end = 4 + len(bodies[0])
+    assert run.feed(stream[:end])
+    run.send_plan(plan)
+    run.feed(stream[end:])
+    return run
+
+
+@pytest.mark.parametrize("feed", [FEED_WHOLE, FEED_BYTES, FEED_CHUNKS, FEED_CHUNKS | fuzz_sftp.FLAG_BUFFER_PROTOCOL])
+def test_a_real_session_is_delivered_whole(feed: int) -> None:
+    """A recorded session (OpenSSH's sftp-server) goes through with every reply delivered."""
+    seed = next(d for d in seed_files("sftp") if len(d) > 1000 and d[0] & 3 >= 2)
+    plan_len = int.from_bytes(seed[6:8], "big")
+    plan, stream = seed[8 : 8 + plan_len], seed[8 + plan_len :]
+    run = _run_session(plan, stream, feed)
+    assert run.error is None
+    assert len(run.delivered) == len(plan) // 2 > 5
+    run.check_delivered(fuzz_sftp._frame(stream)[0][1:], True)
+
+
+def test_oracle_reports_a_reply_delivered_wrong() -> None:
+    """check_delivered compares against the stream: a reply that differs is an OracleViolation."""
+    plan = fuzz_sftp.plan_entry(T.READ, None, 16)
+    stream = _VERSION + p.encode_packet(p.Data(request_id=0, data=b"abc"))
+    run = _run_session(plan, stream, FEED_WHOLE)
+    bodies = fuzz_sftp._frame(stream)[0][1:]
+    run.check_delivered(bodies, True)
+    forged = [p.Data(request_id=0, data=b"ab").encode()]  # as if the protocol had delivered it short
+    with pytest.raises(OracleViolation, match="re-encodes differently"):
+        run.check_delivered(forged, True)
+    with pytest.raises(OracleViolation, match="1 replies delivered for 2"):
+        run.check_delivered(bodies * 2, True)
+
+
+def test_protocol_errors_are_sticky_and_promised() -> None:
+    """A reply to a request never sent raises SFTPProtocolError, and keeps raising it."""
+    stream = _VERSION + p.encode_packet(p.StatusPacket(request_id=7, code=0))
+    run = _run_session(b"", stream, FEED_WHOLE)
+    assert run.error is not None and "not outstanding" in str(run.error)
+    fuzz_sftp.fuzz_one_input(fuzz_sftp.session_input(b"", stream, FEED_BYTES))
