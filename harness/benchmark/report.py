@@ -1,8 +1,10 @@
-"""Targets (issue 9), the terminal table and the Markdown summary of one benchmark run."""
+"""Targets (issues 8 and 9), the terminal table and the Markdown summary of one benchmark run."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from harness.benchmark import sftp
 
 # (cipher label, direction) -> most client CPU ms per MB our client may spend against sshd.
 CPU_TARGETS = {
@@ -31,6 +33,14 @@ def _med(row: dict[str, Any] | None, metric: str) -> float | None:
 
 
 def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every target of the sections this run has (a ``--only sftp`` run has only the SFTP ones)."""
+    out = _main_targets(res) if "bulk" in res else []
+    if res.get("sftp"):
+        out += sftp.targets(res["sftp"])
+    return out
+
+
+def _main_targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for (cipher, direction), limit in CPU_TARGETS.items():
         got = _med(_bulk(res, "sshd", "harness", cipher, direction), "client_cpu_ms_per_mb")
@@ -75,6 +85,13 @@ def _fmt(x: float | None, spec: str = ".2f") -> str:
 
 
 def table(res: dict[str, Any]) -> str:
+    parts = [_main_table(res)] if "bulk" in res else []
+    if res.get("sftp"):
+        parts.append(sftp.table(res["sftp"]))
+    return "\n\n".join(parts)
+
+
+def _main_table(res: dict[str, Any]) -> str:
     lines = [f"{'server':15} {'cipher':29} {'dir':4} {'client':9} {'MB/s med':>8} {'MB/s max':>8} "
              f"{'cli ms/MB':>9} {'(min)':>6} {'srv ms/MB':>9}"]  # fmt: skip
     for row in res["bulk"]:
@@ -104,15 +121,28 @@ def markdown(res: dict[str, Any]) -> str:
            f"Python {m['python']}.  ",
            "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".  ",
            f"Load average at start {res['load_start']}, at end {res.get('load_end')} (the machine is shared: "
-           "MB/s is noisy, CPU ms/MB much less so).  ",
-           f"{res['size_mib']} MiB per transfer, {res['reps']} repetitions, clients interleaved; run took "
-           f"{res.get('elapsed_s')} s.", ""]  # fmt: skip
+           "MB/s is noisy, CPU ms/MB much less so; compare within one run).  ",
+           (f"{res['size_mib']} MiB per transfer, {res['reps']} repetitions, clients interleaved; "
+            if "bulk" in res else "Sections: " + ", ".join(res.get("sections", [])) + "; ")
+           + f"run took {res.get('elapsed_s')} s.", ""]  # fmt: skip
+    if "bulk" in res:
+        out += _main_sections(res)
+    if res.get("sftp"):
+        out += sftp.markdown(res["sftp"])
+    out += _closing_sections(res)
+    return "\n".join(out) + "\n"
+
+
+def _main_sections(res: dict[str, Any]) -> list[str]:
+    out: list[str] = []
     out += ["## Bulk: our client against the others (medians; ratio = ours / theirs)", "",
             "| server | cipher | dir | ours MB/s | ours CPU ms/MB | paramiko | AsyncSSH | ssh | "
             "CPU ours/paramiko | CPU ours/AsyncSSH | CPU ours/ssh | MB/s ours/paramiko | MB/s ours/AsyncSSH | "
             "MB/s ours/ssh |", "|" + "---|" * 14]  # fmt: skip
-    keys = sorted({(r["section"], r["cipher"], r["direction"]) for r in res["bulk"] if "mb_s" in r},
-                  key=lambda k: (["sshd", "dropbear", "harness-server"].index(k[0]), k[1], k[2] != "down"))
+    keys = sorted(
+        {(r["section"], r["cipher"], r["direction"]) for r in res["bulk"] if "mb_s" in r},
+        key=lambda k: (["sshd", "dropbear", "harness-server"].index(k[0]), k[1], k[2] != "down"),
+    )
     for section, cipher, direction in keys:
         rows = {c: _bulk(res, section, c, cipher, direction) for c in ("harness", "paramiko", "asyncssh", "ssh")}
         cpu = {c: _med(r, "client_cpu_ms_per_mb") for c, r in rows.items()}
@@ -121,11 +151,13 @@ def markdown(res: dict[str, Any]) -> str:
         def cell(c: str, cpu: dict[str, float | None] = cpu, rate: dict[str, float | None] = rate) -> str:
             return "n/a" if cpu[c] is None else f"{rate[c]:.0f} MB/s, {cpu[c]:.2f}"
 
-        out.append(f"| {section} | {cipher} | {direction} | {_fmt(rate['harness'], '.0f')} | {_fmt(cpu['harness'])} | "
-                   f"{cell('paramiko')} | {cell('asyncssh')} | {cell('ssh')} | "
-                   f"{_ratio(cpu['harness'], cpu['paramiko'])} | {_ratio(cpu['harness'], cpu['asyncssh'])} | "
-                   f"{_ratio(cpu['harness'], cpu['ssh'])} | {_ratio(rate['harness'], rate['paramiko'])} | "
-                   f"{_ratio(rate['harness'], rate['asyncssh'])} | {_ratio(rate['harness'], rate['ssh'])} |")
+        out.append(
+            f"| {section} | {cipher} | {direction} | {_fmt(rate['harness'], '.0f')} | {_fmt(cpu['harness'])} | "
+            f"{cell('paramiko')} | {cell('asyncssh')} | {cell('ssh')} | "
+            f"{_ratio(cpu['harness'], cpu['paramiko'])} | {_ratio(cpu['harness'], cpu['asyncssh'])} | "
+            f"{_ratio(cpu['harness'], cpu['ssh'])} | {_ratio(rate['harness'], rate['paramiko'])} | "
+            f"{_ratio(rate['harness'], rate['asyncssh'])} | {_ratio(rate['harness'], rate['ssh'])} |"
+        )
     out += ["", "Server CPU ms/MB (median) per client: see bench.json (`server_cpu_ms_per_mb`).", ""]
     out += ["## Our server against sshd, same client (median MB/s; server CPU ms/MB)", "",
             "| client | cipher | dir | sshd MB/s | ours MB/s | ours/sshd | sshd CPU ms/MB | our server CPU ms/MB |",
@@ -134,9 +166,11 @@ def markdown(res: dict[str, Any]) -> str:
         if row["section"] != "harness-server" or "mb_s" not in row:
             continue
         ref = _bulk(res, "sshd", row["client"], row["cipher"], row["direction"])
-        out.append(f"| {row['client']} | {row['cipher']} | {row['direction']} | {_fmt(_med(ref, 'mb_s'), '.0f')} | "
-                   f"{_fmt(_med(row, 'mb_s'), '.0f')} | {_ratio(_med(row, 'mb_s'), _med(ref, 'mb_s'))} | "
-                   f"{_fmt(_med(ref, 'server_cpu_ms_per_mb'))} | {_fmt(_med(row, 'server_cpu_ms_per_mb'))} |")
+        out.append(
+            f"| {row['client']} | {row['cipher']} | {row['direction']} | {_fmt(_med(ref, 'mb_s'), '.0f')} | "
+            f"{_fmt(_med(row, 'mb_s'), '.0f')} | {_ratio(_med(row, 'mb_s'), _med(ref, 'mb_s'))} | "
+            f"{_fmt(_med(ref, 'server_cpu_ms_per_mb'))} | {_fmt(_med(row, 'server_cpu_ms_per_mb'))} |"
+        )
     out += ["", "## Handshake to the first command's exit status (median ms)", "",
             "| server | kex | harness | paramiko | AsyncSSH | ssh | ours/paramiko | ours/AsyncSSH | ours/ssh |",
             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -144,6 +178,7 @@ def markdown(res: dict[str, Any]) -> str:
     for row in res["handshake"]:
         hs.setdefault((row["server"], row["kex"]), {})[row.get("client", "*")] = row
     for (server, kex), by_client in hs.items():
+
         def v(c: str, by_client: dict[str, Any] = by_client) -> float | None:
             r = by_client.get(c)
             return r["ms"]["median"] if r and "ms" in r else None
@@ -160,20 +195,36 @@ def markdown(res: dict[str, Any]) -> str:
         for server, phases in res["handshake_phases"].items():
             out.append(f"- {server}: " + ", ".join(f"{k} {v}" for k, v in phases.items()))
     if res["channels"]:
-        out += ["", "## Channels opened, used (`echo x`) and closed on one connection", "",
-                "| client | ms per channel | client CPU ms per channel |", "|---|---|---|"]
+        out += [
+            "",
+            "## Channels opened, used (`echo x`) and closed on one connection",
+            "",
+            "| client | ms per channel | client CPU ms per channel |",
+            "|---|---|---|",
+        ]
         for row in res["channels"]:
             if "skipped" in row:
                 out.append(f"| {row['client']} | n/a ({row['skipped']}) | |")
             else:
                 out.append(f"| {row['client']} | {row['ms_per_channel']} | {row['client_cpu_ms_per_channel']} |")
-    out += ["", "## Ceiling: CPU ms per MB at 32 KiB packets (cryptography alone; our packet layer)", "",
-            "| cipher | raw seal | raw open | framed seal | framed open |", "|---|---|---|---|---|"]
+    out += [
+        "",
+        "## Ceiling: CPU ms per MB at 32 KiB packets (cryptography alone; our packet layer)",
+        "",
+        "| cipher | raw seal | raw open | framed seal | framed open |",
+        "|---|---|---|---|---|",
+    ]
     for row in res.get("ceiling", []):
-        out.append(f"| {row['cipher']} | {row['raw_seal_ms_per_mb']} | {row['raw_open_ms_per_mb']} | "
-                   f"{row.get('framed_seal_ms_per_mb', '-')} | {row.get('framed_open_ms_per_mb', '-')} |")
-    out += ["", "The peer's own rate is the `ssh` column against sshd (OpenSSH at both ends).", "",
-            "## Targets", "", "| target | value | met |", "|---|---|---|"]
+        out.append(
+            f"| {row['cipher']} | {row['raw_seal_ms_per_mb']} | {row['raw_open_ms_per_mb']} | "
+            f"{row.get('framed_seal_ms_per_mb', '-')} | {row.get('framed_open_ms_per_mb', '-')} |"
+        )
+    out += ["", "The peer's own rate is the `ssh` column against sshd (OpenSSH at both ends).", ""]
+    return out
+
+
+def _closing_sections(res: dict[str, Any]) -> list[str]:
+    out = ["## Targets", "", "| target | value | met |", "|---|---|---|"]
     for t in res.get("targets", []):
         met = "n/a" if t["met"] is None else "yes" if t["met"] else "**no**"
         out.append(f"| {t['target']} | {t['value']} | {met} |")
@@ -187,9 +238,10 @@ def markdown(res: dict[str, Any]) -> str:
                 continue
             seen.add(key)
             out += [f"{' '.join(key)}:", "", *[f"    {line}" for line in t["hotspots"]], ""]
-    out += ["", "## Window settings", ""]
-    for name, settings in res.get("windows", {}).items():
-        out.append(f"- {name}: {settings}")
+    if res.get("windows"):
+        out += ["", "## Window settings", ""]
+        for name, settings in res["windows"].items():
+            out.append(f"- {name}: {settings}")
     if res["errors"]:
         out += ["", "## Errors", "", *[f"- {e}" for e in res["errors"]]]
-    return "\n".join(out) + "\n"
+    return out

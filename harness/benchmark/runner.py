@@ -3,35 +3,41 @@
 Sections (each interleaves the clients within every repetition, so load from other work on the
 machine hits them alike): the ceiling (cryptography's raw cipher rate, our packet layer), bulk
 transfers against sshd and Dropbear, the same clients against our server, handshake times per
-key exchange method, 1,000 channels on one connection, peak memory during a 1 GiB download and,
-where a target is missed, cProfile hotspots of our client. Nothing here is a test: it never
-fails on a figure, it reports it.
+key exchange method, 1,000 channels on one connection, peak memory during a 1 GiB download, SFTP
+get and put against OpenSSH's sftp-server (:mod:`harness.benchmark.sftp`; ``--only sftp`` runs
+that section alone) and, where a target is missed, cProfile hotspots of our client. Nothing here
+is a test: it never fails on a figure, it reports it.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import cProfile
 import datetime
 import json
 import os
 import platform
-import pstats
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.benchmark import ceiling, report
+from harness.benchmark import ceiling, report, sftp
 from harness.benchmark.clients import CIPHERS, KEX_METHODS, AsyncSSH, OpenSSH, Ours, Paramiko, Sample, Unsupported
-from harness.benchmark.servers import Server, start_docker_openssh10, start_dropbear, start_our_server, start_sshd
+from harness.benchmark.profiling import profile_threads
+from harness.benchmark.servers import (
+    Server,
+    start_docker_openssh,
+    start_docker_openssh10,
+    start_dropbear,
+    start_our_server,
+    start_sshd,
+)
 
 MiB = 1 << 20
 PY_CLIENTS = ("harness", "paramiko", "asyncssh")
@@ -162,7 +168,7 @@ class Bench:
                     baseline[(server.label, algs.label)] = self._ssh_baseline(server, algs)
         for rep in range(self.args.reps):
             log(f"[{section}] repetition {rep + 1}/{self.args.reps} (load {loadavg()})")
-            order = clients[rep % len(clients):] + clients[: rep % len(clients)]
+            order = clients[rep % len(clients) :] + clients[: rep % len(clients)]
             for server in servers:
                 for algs in ciphers_for(server):
                     for client_name in order:
@@ -205,7 +211,7 @@ class Bench:
         for rep in range(self.args.handshakes):
             for server in servers:
                 for kex in kex_for(server):
-                    for name in names[rep % 4:] + names[: rep % 4]:
+                    for name in names[rep % 4 :] + names[: rep % 4]:
                         key = (server.label, name, kex)
                         if key in skipped:
                             continue
@@ -232,7 +238,8 @@ class Bench:
                 self.results["errors"].append(f"handshake phases {server.label}: {exc}")
                 continue
             self.results.setdefault("handshake_phases", {})[server.label] = {
-                k: round(statistics.median(p[k] for p in phases), 1) for k in phases[0]}
+                k: round(statistics.median(p[k] for p in phases), 1) for k in phases[0]
+            }
         for row in self.results["handshake"][first_row:]:
             if "ms" in row:
                 log(f"  handshake {row['server']:22} {row['client']:9} {row['kex']:30} "
@@ -287,34 +294,7 @@ class Bench:
 
     def profile(self, server: Server, algs: Any, direction: str, size: int) -> list[str]:
         """cProfile of every thread of our client for one transfer; top entries by own time."""
-        profs: list[cProfile.Profile] = []
-        lock = threading.Lock()
-
-        def hook(frame: Any, event: str, arg: Any) -> None:
-            p = cProfile.Profile(time.thread_time)
-            with lock:
-                profs.append(p)
-            p.enable()
-
-        main = cProfile.Profile(time.thread_time)
-        threading.setprofile(hook)
-        main.enable()
-        try:
-            Ours().bulk(server.target, algs, direction, size)
-        finally:
-            main.disable()
-            threading.setprofile(None)  # type: ignore[arg-type]
-        stats = pstats.Stats(main)
-        for p in profs:
-            with contextlib.suppress(Exception):
-                stats.add(p)
-        total = sum(v[2] for v in stats.stats.values()) or 1.0  # type: ignore[attr-defined]
-        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
-        out = []
-        for (file, line, func), (_, ncalls, tottime, _, _) in rows[:8]:
-            short = file.split("/harness/")[-1] if "/harness/" in file else Path(file).name
-            out.append(f"{100 * tottime / total:5.1f}% {func} ({short}:{line}) x{ncalls}")
-        return out
+        return profile_threads(lambda: Ours().bulk(server.target, algs, direction, size))
 
 
 @contextlib.contextmanager
@@ -332,13 +312,78 @@ def started(starter: Callable[[], Server], errors: list[str], what: str) -> Iter
         server.stop()
 
 
+def sftp_section(args: argparse.Namespace, res: dict[str, Any], work: Path, sshd: Server | None) -> None:
+    """The SFTP section against sshd 9.2 (the one this run started, or the bookworm container with
+    ``--sftp-server docker``); results in ``res["sftp"]``, a cProfile pass where a target is missed."""
+    errors = res["errors"]
+
+    def measure_on(server: Server) -> None:
+        if server.home is None:
+            errors.append(f"sftp: {server.label} has no home on this machine to plant the file in")
+            return
+        target = sftp.SFTPTarget(server.label, server.version, server.target, server.home)
+        log(f"== sftp: get and put of {args.sftp_size:g} MiB vs {server.label} ({server.version})")
+        result = sftp.measure(target, work / "sftp", args.sftp_size, args.sftp_reps, log=log)
+        if not args.no_profile and any(t["met"] is False for t in sftp.targets(result)):
+            log("== profile: our SFTP client, get and put")
+            result["profile"] = sftp.profile(target, work / "sftp", min(args.sftp_size, 64))
+        res["sftp"] = result
+
+    if args.sftp_server == "docker":
+        with started(lambda: start_docker_openssh("openssh-9.2"), errors, "openssh-9.2 (docker)") as server:
+            if server is not None:
+                measure_on(server)
+    elif sshd is not None:
+        measure_on(sshd)
+    else:
+        with started(start_sshd, errors, "sshd") as server:
+            if server is not None:
+                measure_on(server)
+
+
+def run_sftp_only(args: argparse.Namespace) -> int:
+    """``harness bench --only sftp``: the SFTP section alone, written like a full run."""
+    started_at = time.monotonic()
+    date = datetime.datetime.now(datetime.UTC)
+    res: dict[str, Any] = {"date": date.isoformat(timespec="seconds"), "machine": machine_info(),
+                           "load_start": loadavg(), "sections": ["sftp"], "errors": []}  # fmt: skip
+    log(f"harness bench --only sftp: {args.sftp_size:g} MiB x {args.sftp_reps} repetitions, {os.cpu_count()} CPUs, "
+        f"load {loadavg()}")  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="harness-bench-sftp-"))
+    try:
+        sftp_section(args, res, work, None)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    res["targets"] = report.targets(res)
+    return write_results(args, res, date, started_at)
+
+
+def write_results(args: argparse.Namespace, res: dict[str, Any], date: datetime.datetime, started_at: float) -> int:
+    """bench.json and summary.md under ``args.out/<UTC date>-<host>/``, the table and summary printed."""
+    res["load_end"] = loadavg()
+    res["elapsed_s"] = round(time.monotonic() - started_at, 1)
+    out = Path(args.out) / f"{date.strftime('%Y%m%dT%H%M%SZ')}-{platform.node() or 'host'}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(res, indent=1) + "\n")
+    summary = report.markdown(res)
+    (out / "summary.md").write_text(summary)
+    print()
+    print(report.table(res))
+    print()
+    print(summary)
+    log(f"wrote {out}/bench.json and summary.md in {res['elapsed_s']:.0f} s")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.only == "sftp":
+        return run_sftp_only(args)
     started_at = time.monotonic()
     date = datetime.datetime.now(datetime.UTC)
     bench = Bench(args)
     res = bench.results
     res.update({"date": date.isoformat(timespec="seconds"), "machine": machine_info(), "load_start": loadavg(),
-                "size_mib": args.size, "reps": args.reps})  # fmt: skip
+                "size_mib": args.size, "reps": args.reps, "sections": ["all"]})  # fmt: skip
     log(f"harness bench: {args.size} MiB x {args.reps} repetitions, {os.cpu_count()} CPUs, load {loadavg()}")
     try:
         log("== ceiling: cryptography alone and our packet layer (CPU ms per MB, 32 KiB packets)")
@@ -348,10 +393,12 @@ def run(args: argparse.Namespace) -> int:
                 f"  framed {row.get('framed_seal_ms_per_mb')}/{row.get('framed_open_ms_per_mb')}")  # fmt: skip
         ciphers = [c for c in CIPHERS if not args.cipher or c.label in args.cipher]
         errors = res["errors"]
-        windows: dict[str, Any] = {"harness client": {"window": 2 * MiB, "max_packet": 32768},
-                                   "paramiko": {"window": 2097152, "max_packet": 32768},
-                                   "asyncssh": {"window": 2 * MiB, "max_packet": 32768},
-                                   "ssh": {"window": "2 MiB", "max_packet": 32768, "home": "empty HOME, -F /dev/null"}}
+        windows: dict[str, Any] = {
+            "harness client": {"window": 2 * MiB, "max_packet": 32768},
+            "paramiko": {"window": 2097152, "max_packet": 32768},
+            "asyncssh": {"window": 2 * MiB, "max_packet": 32768},
+            "ssh": {"window": "2 MiB", "max_packet": 32768, "home": "empty HOME, -F /dev/null"},
+        }
         with started(start_sshd, errors, "sshd") as sshd, started(start_dropbear, errors, "dropbear") as dropbear:
             servers = [s for s in (sshd, dropbear) if s is not None]
             for s in servers:
@@ -402,6 +449,8 @@ def run(args: argparse.Namespace) -> int:
             if sshd is not None and args.memory_mib:
                 log("== memory")
                 bench.memory(sshd)
+            if args.sftp_reps:
+                sftp_section(args, res, bench.work, sshd)
             res["windows"] = windows
             res["targets"] = report.targets(res)
             if sshd is not None and not args.no_profile:
@@ -418,19 +467,7 @@ def run(args: argparse.Namespace) -> int:
                 res["profiles"] = profiles
     finally:
         bench.close()
-    res["load_end"] = loadavg()
-    res["elapsed_s"] = round(time.monotonic() - started_at, 1)
-    out = Path(args.out) / f"{date.strftime('%Y%m%dT%H%M%SZ')}-{platform.node() or 'host'}"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(json.dumps(res, indent=1) + "\n")
-    summary = report.markdown(res)
-    (out / "summary.md").write_text(summary)
-    print()
-    print(report.table(res))
-    print()
-    print(summary)
-    log(f"wrote {out}/bench.json and summary.md in {res['elapsed_s']:.0f} s")
-    return 0
+    return write_results(args, res, date, started_at)
 
 
 def _client_key() -> Path:
@@ -469,12 +506,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kex", action="append", help="only this kex method (repeatable)")
     p.add_argument("--server-ciphers", nargs="*", default=["aes128-gcm", "aes128-ctr+hmac-sha2-256"],
                    help="cipher labels for the our-server section")  # fmt: skip
-    p.add_argument("--dropbear-ciphers", nargs="*", default=["aes128-ctr+hmac-sha2-256"],
-                   help="cipher labels for the Dropbear section (2022.83 has no GCM; paramiko no ChaCha20)")
+    p.add_argument(
+        "--dropbear-ciphers",
+        nargs="*",
+        default=["aes128-ctr+hmac-sha2-256"],
+        help="cipher labels for the Dropbear section (2022.83 has no GCM; paramiko no ChaCha20)",
+    )
     p.add_argument("--no-docker", action="store_true", help="skip the OpenSSH 10 Docker peer (mlkem768x25519)")
     p.add_argument("--no-profile", action="store_true", help="no cProfile pass for missed targets")
     p.add_argument("--quick", action="store_true", help="skip the Dropbear bulk section")
     p.add_argument("--out", default="bench/results", help="results directory (a subdirectory per run)")
+    p.add_argument("--only", choices=("sftp",), help="run only this section (sftp: the SFTP get/put comparison)")
+    p.add_argument("--sftp-size", type=float, default=128, help="MiB of the SFTP section's random file (default 128)")
+    p.add_argument("--sftp-reps", type=int, default=3, help="repetitions of the SFTP section (default 3; 0 = skip)")
+    p.add_argument("--sftp-server", choices=("sshd", "docker"), default="sshd",
+                   help="OpenSSH 9.2 for the SFTP section: local sshd (default) or the bookworm container")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

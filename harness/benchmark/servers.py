@@ -5,7 +5,7 @@
 * Our server: ``python -m harness serve`` in its own process, so its CPU is measured apart from
   the clients (commands run with HOME set to an empty directory).
 * OpenSSH 10 in Docker, only for the mlkem768x25519-sha256 handshake (skipped with the reason
-  when the engine or image is missing).
+  when the engine or image is missing); OpenSSH 9.2 in Docker for the SFTP section on request.
 
 Server CPU is the sum of user+system time (own and reaped children's) over every process of the
 server's tree, read from /proc before and after a transfer: the per-connection processes of
@@ -70,6 +70,8 @@ class Server:
     pids: Callable[[], list[int]] | None = None  # None: CPU cannot be measured
     settings: dict[str, Any] = field(default_factory=dict)
     algorithms: dict[str, Any] = field(default_factory=dict)  # what the server offered (KEXINIT)
+    # The login user's home as seen from this machine (the SFTP section plants its file there).
+    home: Path | None = None
 
     def cpu(self) -> float | None:
         if self.pids is None:
@@ -98,7 +100,7 @@ def start_sshd() -> Server:
     return Server("sshd", handle.info.banner, _target("sshd", handle.info), handle.stop,
                   lambda: processes_in_namespace(ns),
                   {"window": "2 MiB (CHAN_SES_WINDOW_DEFAULT)", "max_packet": 32768, "home": "clean per-run",
-                   "shell": "/bin/sh"}, handle.info.algorithms)  # fmt: skip
+                   "shell": "/bin/sh"}, handle.info.algorithms, handle.info.home)  # fmt: skip
 
 
 def start_dropbear() -> Server:
@@ -112,12 +114,21 @@ def start_dropbear() -> Server:
                    "home": "clean per-run", "shell": "/bin/sh"}, handle.info.algorithms)  # fmt: skip
 
 
-def start_docker_openssh10() -> Server:
+def start_docker_openssh(peer_id: str = "openssh-10.0") -> Server:
+    """An OpenSSH container peer (10.0 for mlkem768x25519; 9.2 for the SFTP section on request).
+
+    Its server CPU is not measured (the container's processes are not in our PID namespace).
+    """
     from harness.peers.registry import start_peer
 
-    handle = start_peer("openssh-10.0", "docker")
-    return Server("openssh-10.0 (docker)", handle.info.banner, _target("openssh-10.0", handle.info), handle.stop,
-                  None, {"window": "2 MiB", "launcher": "docker"}, handle.info.algorithms)  # fmt: skip
+    handle = start_peer(peer_id, "docker")
+    return Server(f"{peer_id} (docker)", handle.info.banner, _target(peer_id, handle.info), handle.stop,
+                  None, {"window": "2 MiB", "launcher": "docker"}, handle.info.algorithms,
+                  handle.info.home)  # fmt: skip
+
+
+def start_docker_openssh10() -> Server:
+    return start_docker_openssh("openssh-10.0")
 
 
 def start_our_server(client_key: Path) -> Server:
