@@ -33,9 +33,11 @@ with instrumented():
 
 
 def _encoder_functions() -> list[types.FunctionType]:
-    """The encode side of the codec: what the oracle runs, not what the fuzzer explores."""
+    """The encode side of the codec, repr and equality: what the oracle runs, not what the fuzzer explores."""
     fns = [message.Message.encode, message.Message.values, message.UnknownMessage.encode,
-           message.UnknownMessage.values, codec.encode_mpint, codec.encode_name_list]  # fmt: skip
+           message.UnknownMessage.values, codec.encode_mpint, codec.encode_name_list,
+           message.Message.__repr__, message.UnknownMessage.__repr__, message._show,
+           message.Message.__eq__]  # fmt: skip
     fns += [f for f in vars(codec.Writer).values() if isinstance(f, types.FunctionType)]
     for kind in vars(fields).values():
         if isinstance(kind, type) and issubclass(kind, fields.Kind) and "write" in vars(kind):

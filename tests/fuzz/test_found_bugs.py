@@ -11,6 +11,8 @@ import base64
 import struct
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from harness.ssh.errors import RemoteProtocolError
 from harness.ssh.keys import private
@@ -70,3 +72,23 @@ def test_channel_open_flood_from_the_peer_keeps_the_promise() -> None:
         assert conn.phase is Phase.CLOSED
         return
     assert conn.phase is not Phase.CLOSED  # every open was answered (refused) instead
+
+
+def _pem_with_short_dek_info_iv() -> bytes:
+    """A legacy-encrypted (Proc-Type 4,ENCRYPTED) EC key whose DEK-Info IV lost its last byte."""
+    key = ec.derive_private_key(987654321, ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.BestAvailableEncryption(b"fuzz"),
+    ).decode()
+    head, iv = pem.split("DEK-Info: AES-256-CBC,")
+    return (head + "DEK-Info: AES-256-CBC," + iv[:30] + iv[32:]).encode()
+
+
+def test_short_pem_iv_is_a_bad_key_file_not_a_library_panic() -> None:
+    """cryptography panics (pyo3 PanicException, a BaseException) on a DEK-Info IV shorter than the block."""
+    data = _pem_with_short_dek_info_iv()
+    assert b"Proc-Type: 4,ENCRYPTED" in data
+    with pytest.raises(private.BadKeyFile, match="IV"):
+        private.load_private_key(data, "fuzz")

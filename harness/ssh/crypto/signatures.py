@@ -14,6 +14,7 @@ take the secret from the caller (``seed`` / ``scalar``) for reproducible Ed25519
 
 from __future__ import annotations
 
+import re
 import warnings
 from abc import ABC, abstractmethod
 
@@ -230,11 +231,39 @@ def _wrap(key: object) -> Signer:
     raise KeyLoadError("unsupported", f"private key type {type(key).__name__} is not an SSH key type")
 
 
+# Legacy OpenSSL PEM encryption ("Proc-Type: 4,ENCRYPTED" + "DEK-Info: CIPHER,IV-hex"): the IV
+# length each cipher family needs, by name prefix.
+_PEM_IV_BYTES = (("AES-", 16), ("DES-", 8))
+_DEK_INFO = re.compile(rb"^DEK-Info:[ \t]*([^,\r\n]*),([^\r\n]*)$", re.MULTILINE)
+
+
+def _check_pem_dek_info(data: bytes) -> None:
+    """Refuse a legacy-encrypted PEM whose IV does not fit its cipher, before cryptography sees it.
+
+    Why: cryptography (checked with 46-50) panics inside its Rust/OpenSSL glue ("assertion failed:
+    iv_len <= iv.len()", a pyo3 PanicException, which is a BaseException) on a DEK-Info IV shorter
+    than the cipher's block; found by the keys fuzz target (corpus/regressions/keys/).
+    """
+    match = _DEK_INFO.search(data)
+    if match is None:
+        return
+    cipher = match.group(1).strip().decode("ascii", "replace").upper()
+    iv_hex = match.group(2).strip()
+    try:
+        iv = bytes.fromhex(iv_hex.decode("ascii"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise KeyLoadError("bad-format", f"PEM DEK-Info IV is not hex: {iv_hex[:40]!r}") from exc
+    for prefix, size in _PEM_IV_BYTES:
+        if cipher.startswith(prefix) and len(iv) != size:
+            raise KeyLoadError("bad-format", f"PEM DEK-Info IV for {cipher} has {len(iv)} bytes, not {size}")
+
+
 def _load_once(data: bytes, password: bytes | None) -> object:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
             return serialization.load_ssh_private_key(data, password)
+        _check_pem_dek_info(data)
         return serialization.load_pem_private_key(data, password)
 
 
