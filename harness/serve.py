@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,9 @@ SFTP_SERVER_PATHS = ("/usr/lib/openssh/sftp-server", "/usr/lib/sftp-server", "/u
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # Bytes read from a local process or socket per channel write.
 PUMP_CHUNK = 32768
+# Past connections a Listener remembers for inspection (Listener.served): enough for a test
+# module's connections, small enough that a long-running server's memory stays flat.
+SERVED_HISTORY = 64
 
 
 def find_sftp_server() -> str | None:
@@ -59,6 +63,15 @@ class ServeConfig:
     allow_forwarding: bool = True
     # Offer every algorithm we implement (legacy ones included), for interop testing.
     all_algorithms: bool = False
+    # Per-category offer overrides by security-option name (kex, key_types, ciphers, digests,
+    # compression), applied after all_algorithms. Why: a client that cannot be told which
+    # algorithm to use (plink has no per-connection option for MACs) still has to negotiate the
+    # one algorithm we offer, so restricting our side tests that client algorithm by algorithm.
+    algorithms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Re-exchange keys after this many bytes in either direction (None: the core's 1 GiB). Why:
+    # with a small limit *our* server starts re-exchanges in the middle of a transfer, whatever
+    # the client's own rekey policy is (paramiko, plink and dbclient would not rekey in 64 MiB).
+    rekey_bytes: int | None = None
 
 
 def _is_loopback(host: str) -> bool:
@@ -439,24 +452,36 @@ def bridge(sock: socket.socket, chan: Channel) -> None:
     chan.close()
 
 
-def serve_connection(sock: socket.socket, host_keys: list[Any], config: ServeConfig,
-                     moduli: str | None = None) -> Any:  # fmt: skip
-    """Start our server on an accepted socket; returns the Transport (already serving)."""
+def serve_connection(sock: socket.socket, host_keys: list[Any], config: ServeConfig, moduli: str | None = None,
+                     track: Callable[[Any], None] | None = None) -> Any:  # fmt: skip
+    """Start our server on an accepted socket; returns the Transport (already serving).
+
+    ``track`` sees the Transport before the key exchange starts, so a connection is on record
+    even when its client finishes (or fails) before start_server returns to us.
+    """
+    from harness.ssh.config import ConnectionConfig
     from harness.transport import Transport
 
-    t = Transport(sock)
+    conn_config = ConnectionConfig()
+    if config.rekey_bytes is not None:
+        conn_config.rekey_bytes = config.rekey_bytes
+    t = Transport(sock, config=conn_config)
+    opts = t.get_security_options()
     if config.all_algorithms:
         from harness.crypto_names import ALGORITHM_CATEGORIES
 
-        opts = t.get_security_options()
         for category, names in ALGORITHM_CATEGORIES.items():
             setattr(opts, category, names)
+    for category, names in config.algorithms.items():
+        setattr(opts, category, names)
     for key in host_keys:
         t.add_server_key(key)
     t.load_server_moduli(moduli)
     t.set_subsystem_handler("sftp", SFTPSubsystem)
     server = ShellServer(config)
     server.transport = t
+    if track is not None:
+        track(t)
     t.start_server(server=server)
     return t
 
@@ -475,6 +500,12 @@ class Listener:
         self.sock.listen(64)
         self.address = self.sock.getsockname()[:2]
         self.transports: list[Any] = []
+        # Every connection served, newest last, closed ones included (bounded: a long-running
+        # server must not keep them all). Why: tests read from the server side what happened on
+        # a client's connection after the client has gone (key exchanges, negotiated algorithms).
+        self.served: deque[Any] = deque(maxlen=SERVED_HISTORY)
+        self._accepted = 0  # connections ever tracked; marks index into `served` by this count
+        self._served_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="serve-accept", daemon=True)
 
     def start(self) -> Listener:
@@ -491,11 +522,30 @@ class Listener:
 
     def _one(self, conn: socket.socket) -> None:
         try:
-            transport = serve_connection(conn, self.host_keys, self.config, self.moduli)
+            transport = serve_connection(conn, self.host_keys, self.config, self.moduli, self._track)
             # Keep only live connections: a long-running server must not hold every past one.
             self.transports = [t for t in self.transports if t.is_active()] + [transport]
         except Exception as exc:
             log.info("connection ended during setup: %s", exc)
+
+    def _track(self, transport: Any) -> None:
+        with self._served_lock:
+            self._accepted += 1
+            self.served.append(transport)
+
+    def mark(self) -> int:
+        """A position in the connection history, for ``served_since``."""
+        with self._served_lock:
+            return self._accepted
+
+    def served_since(self, mark: int) -> list[Any]:
+        """The connections accepted after ``mark`` (oldest first; at most SERVED_HISTORY).
+
+        Why: a test runs a client, then asks the server what that client's connections did.
+        """
+        with self._served_lock:
+            count = min(self._accepted - mark, len(self.served))
+            return list(self.served)[len(self.served) - count :] if count > 0 else []
 
     def close(self) -> None:
         try:
@@ -513,6 +563,15 @@ class Listener:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def key_exchanges(transport: Any) -> int:
+    """Completed key exchanges on one of our connections, the first included (rekeys = this - 1).
+
+    Counted by the transport from the core's KexComplete events, whichever side started them, so
+    a test can tell from the server side that a client really went through re-exchanges.
+    """
+    return int(transport._kex_done)
 
 
 def load_authorized_keys(path: str | Path) -> list[Any]:

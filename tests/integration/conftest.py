@@ -114,7 +114,10 @@ _LOCAL_CLIENTS = {
     "test_asyncssh_": "AsyncSSH",
     "test_our_client_": "harness client",
 }
-_CLIENT_ROWS: dict[str, list[tuple[str, str]]] = {}
+# client -> (check, outcome, rekeys, note); rekeys and note come from the test's
+# record_property("rekeys" / "note", ...): re-exchanges our server saw during a bulk transfer,
+# and how a check had to be run (e.g. a client setting it needed).
+_CLIENT_ROWS: dict[str, list[tuple[str, str, str, str]]] = {}
 
 
 def _client_of(nodeid: str) -> tuple[str, str] | None:
@@ -138,7 +141,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         found = _client_of(report.nodeid)
         if found is not None:
             outcome = "xfail" if hasattr(report, "wasxfail") else report.outcome
-            _CLIENT_ROWS.setdefault(found[0], []).append((found[1], outcome))
+            props = dict(report.user_properties)
+            note = str(props.get("note", ""))
+            if report.skipped and isinstance(report.longrepr, tuple) and not note:
+                note = str(report.longrepr[2]).removeprefix("Skipped: ")  # why it does not apply
+            note = " ".join(note.replace("|", "/").split())[:200]
+            row = (found[1], outcome, str(props.get("rekeys", "")), note)
+            _CLIENT_ROWS.setdefault(found[0], []).append(row)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -149,11 +158,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         lines = ["# Our server driven by real clients", ""]
         for client in sorted(_CLIENT_ROWS):
             rows = sorted(_CLIENT_ROWS[client])
-            counts = {o: sum(1 for _, r in rows if r == o) for o in ("passed", "failed", "skipped", "xfail")}
+            counts = {o: sum(1 for _, r, _, _ in rows if r == o) for o in ("passed", "failed", "skipped", "xfail")}
             lines += [f"## {client}", "", f"{counts['passed']} passed, {counts['failed']} failed, "
                       f"{counts['skipped']} not applicable, {counts['xfail']} known deviations", "",
-                      "| check | result |", "|---|---|"]  # fmt: skip
-            lines += [f"| `{check}` | {result} |" for check, result in rows]
+                      "| check | result | rekeys | note |", "|---|---|---|---|"]  # fmt: skip
+            lines += [f"| `{check}` | {result} | {rekeys} | {note} |" for check, result, rekeys, note in rows]
             lines.append("")
         out = Path(session.config.rootpath) / "results"
         out.mkdir(exist_ok=True)

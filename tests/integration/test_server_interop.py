@@ -2,26 +2,36 @@
 
 Clients: OpenSSH `ssh`/`sftp` (9.2, local), Dropbear `dbclient` (2022.83), PuTTY `plink`,
 paramiko and AsyncSSH. Each negotiates every algorithm it supports that we offer, logs in by
-password and with each key type, runs a command, and uses the sftp subsystem; the bulk test moves
-64 MiB each way with a checksum across a rekey. A client binary that is missing is a failure
-(scripts/setup.sh installs them), never a skip.
+password and with each key type, runs a command, and uses the sftp subsystem; the bulk tests move
+64 MiB each way with a checksum while our server re-exchanges keys every 16 MiB, and count those
+re-exchanges on the server side. A client binary that is missing is a failure (scripts/setup.sh
+installs them), never a skip.
+
+Clients that cannot be told to use one algorithm (plink has saved-session preferences but no MAC
+setting at all) are tested against a server that offers exactly one algorithm in the category
+under test: the connection works only if the client negotiates that one, and the server's record
+of the connection says which one it was.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.crypto_names import ALGORITHM_CATEGORIES
 from harness.peers.base import client_keys
-from harness.serve import Listener, ServeConfig
+from harness.serve import Listener, ServeConfig, key_exchanges
 from harness.ssh.keys import ECDSAKey, Ed25519Key, RSAKey, load_public_key_file
 
 pytestmark = pytest.mark.peer
@@ -29,6 +39,12 @@ pytestmark = pytest.mark.peer
 USER, PASSWORD = "tester", "s3rver-pw"
 TIMEOUT = 60
 KEY_NAMES = ["ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa"]
+# Bulk transfers: 64 MiB each way; our server re-exchanges keys after 16 MiB in either direction,
+# so a transfer sees about four re-exchanges. Three is the least that shows rekeys keep working
+# (not only the first one) while leaving room for where the last one falls.
+BULK_BYTES = 64 << 20
+REKEY_BYTES = 16 << 20
+MIN_REKEYS = 3
 
 
 @dataclass
@@ -38,6 +54,8 @@ class OurServer:
     known_hosts: Path
     workdir: Path
     keys: list
+    listener: Listener
+    config: ServeConfig
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +65,37 @@ def our_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OurServer]:
                  RSAKey.generate(2048)]  # fmt: skip
     authorized = [load_public_key_file(str(p) + ".pub") for p in client_keys().values()]
     config = ServeConfig(username=USER, password=PASSWORD, authorized_keys=authorized, cwd=str(work),
-                         all_algorithms=True)  # fmt: skip
+                         all_algorithms=True, rekey_bytes=REKEY_BYTES)  # fmt: skip
     with Listener(host_keys, config) as listener:
         host, port = listener.address
         known = work / "known_hosts"
         known.write_text("".join(f"[{host}]:{port} {k.get_name()} {k.get_base64()}\n" for k in host_keys))
-        yield OurServer(host, port, known, work, host_keys)
+        yield OurServer(host, port, known, work, host_keys, listener, config)
+
+
+@contextlib.contextmanager
+def offering(s: OurServer, algorithms: dict[str, tuple[str, ...]]) -> Iterator[OurServer]:
+    """A second server with the same keys and users that offers only ``algorithms`` in their
+    categories (the rest as ``our_server``): the client must negotiate exactly those."""
+    config = dataclasses.replace(s.config, algorithms=algorithms)
+    with Listener(s.keys, config, host=s.host) as listener:
+        yield dataclasses.replace(s, port=listener.address[1], listener=listener, config=config)
+
+
+def negotiated_on(s: OurServer, mark: int) -> Any:
+    """The KexComplete of the one connection a client made since ``mark`` (None if its kex failed)."""
+    connections = s.listener.served_since(mark)
+    assert len(connections) == 1, f"expected one connection, the server saw {len(connections)}"
+    return connections[0].negotiated
+
+
+def check_rekeys(s: OurServer, mark: int, record_property: Callable[[str, object], None]) -> int:
+    """Re-exchanges our server completed on the connection(s) since ``mark``; records the count
+    for the per-client table and fails below MIN_REKEYS."""
+    rekeys = max((key_exchanges(t) - 1 for t in s.listener.served_since(mark)), default=-1)
+    record_property("rekeys", rekeys)
+    assert rekeys >= MIN_REKEYS, f"only {rekeys} key re-exchanges during {BULK_BYTES >> 20} MiB each way"
+    return rekeys
 
 
 def _need(binary: str) -> str:
@@ -120,13 +163,20 @@ def test_openssh_client_password_and_interactive(our_server: OurServer) -> None:
         assert (r.returncode, r.stdout) == (0, b"ok\n"), (method, r.stderr)
 
 
-def test_openssh_client_bulk_across_rekey(our_server: OurServer) -> None:
-    """64 MiB through `cat` each way, ssh rekeying every 16 MiB, checksummed."""
-    data = os.urandom(1 << 20) * 64
+def bulk_data() -> bytes:
+    return os.urandom(1 << 20) * (BULK_BYTES >> 20)
+
+
+def test_openssh_client_bulk_across_rekey(our_server: OurServer, record_property: Callable[[str, object], None]
+                                          ) -> None:  # fmt: skip
+    """64 MiB through `cat` each way, ssh and our server both rekeying every 16 MiB, checksummed."""
+    data = bulk_data()
+    mark = our_server.listener.mark()
     r = subprocess.run([*_ssh_argv(our_server, "-o", "RekeyLimit=16M", key="ed25519"), "cat"],
                        input=data, capture_output=True, timeout=300)  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     assert hashlib.sha256(r.stdout).digest() == hashlib.sha256(data).digest()
+    check_rekeys(our_server, mark, record_property)
 
 
 def test_openssh_sftp_subsystem(our_server: OurServer, tmp_path: Path) -> None:
@@ -155,7 +205,6 @@ def test_openssh_client_pty(our_server: OurServer) -> None:
 def test_openssh_client_port_forwarding(our_server: OurServer, tmp_path: Path) -> None:
     """-L through direct-tcpip to a loopback echo service and -R with a port the server picks."""
     import socket
-    import threading
     import time
 
     echo = socket.socket()
@@ -201,6 +250,7 @@ def test_openssh_client_port_forwarding(our_server: OurServer, tmp_path: Path) -
 
 # -- Dropbear dbclient -----------------------------------------------------------------------------
 
+
 def _dbclient_key(name: str, tmp: Path) -> Path:
     out = tmp / f"{name}.dropbear"
     if not out.exists():
@@ -209,13 +259,19 @@ def _dbclient_key(name: str, tmp: Path) -> Path:
     return out
 
 
-def _dbclient(s: OurServer, tmp: Path, *options: str, command: str, key: str | None = "ed25519",
-              env: dict[str, str] | None = None, data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def _dbclient(
+    s: OurServer,
+    tmp: Path,
+    *options: str,
+    command: str,
+    key: str | None = "ed25519",
+    env: dict[str, str] | None = None,
+    data: bytes | None = None,
+) -> subprocess.CompletedProcess[bytes]:
     home = tmp / "home"
     (home / ".ssh").mkdir(parents=True, exist_ok=True)
     # dbclient's known_hosts has no port syntax; give it our keys under the bare host name.
-    (home / ".ssh" / "known_hosts").write_text(
-        "".join(f"{s.host} {k.get_name()} {k.get_base64()}\n" for k in s.keys))
+    (home / ".ssh" / "known_hosts").write_text("".join(f"{s.host} {k.get_name()} {k.get_base64()}\n" for k in s.keys))
     argv = [_need("dbclient"), "-p", str(s.port), *options]
     if key:
         argv += ["-i", str(_dbclient_key(key, tmp))]
@@ -241,16 +297,20 @@ def test_dbclient_publickey(our_server: OurServer, tmp_path: Path, key: str) -> 
     assert (r.returncode, r.stdout) == (0, f"{USER}\n".encode()), r.stderr
 
 
-def test_dbclient_password_and_bulk(our_server: OurServer, tmp_path: Path) -> None:
+def test_dbclient_password_and_bulk(our_server: OurServer, tmp_path: Path,
+                                    record_property: Callable[[str, object], None]) -> None:  # fmt: skip
     r = _dbclient(our_server, tmp_path, command="echo pw", key=None, env={"DROPBEAR_PASSWORD": PASSWORD})
     assert (r.returncode, r.stdout) == (0, b"pw\n"), r.stderr
-    data = os.urandom(1 << 20) * 64
+    data = bulk_data()
+    mark = our_server.listener.mark()
     r = _dbclient(our_server, tmp_path, command="cat", data=data)
     assert r.returncode == 0, r.stderr[-1000:]
     assert hashlib.sha256(r.stdout).digest() == hashlib.sha256(data).digest()
+    check_rekeys(our_server, mark, record_property)
 
 
 # -- PuTTY plink ----------------------------------------------------------------------------------
+
 
 def _plink(s: OurServer, tmp: Path, *options: str, command: str, data: bytes | None = None
            ) -> subprocess.CompletedProcess[bytes]:  # fmt: skip
@@ -262,12 +322,51 @@ def _plink(s: OurServer, tmp: Path, *options: str, command: str, data: bytes | N
     return subprocess.run(argv, capture_output=True, timeout=300, env=env, input=data)
 
 
-def test_plink_password_command_and_bulk(our_server: OurServer, tmp_path: Path) -> None:
+def test_plink_password_command_and_bulk(our_server: OurServer, tmp_path: Path,
+                                         record_property: Callable[[str, object], None]) -> None:  # fmt: skip
     r = _plink(our_server, tmp_path, "-pw", PASSWORD, command="printf plink; exit 2")
     assert (r.returncode, r.stdout) == (2, b"plink"), r.stderr
-    data = os.urandom(1 << 20) * 16
+    data = bulk_data()
+    mark = our_server.listener.mark()
     r = _plink(our_server, tmp_path, "-pw", PASSWORD, command="cat", data=data)
+    assert r.returncode == 0, r.stderr[-500:]
     assert hashlib.sha256(r.stdout).digest() == hashlib.sha256(data).digest(), r.stderr[-500:]
+    check_rekeys(our_server, mark, record_property)
+
+
+# What plink 0.78 says when it has no algorithm in common with our one-algorithm offer (it has no
+# per-algorithm support query): "Couldn't agree a <category> (available: ...)" or, for a list it
+# cannot parse at all, "Selected <category> "<list>" does not correspond to any supported algorithm".
+_PLINK_UNSUPPORTED = (b"does not correspond to any supported algorithm", b"Couldn't agree a")
+# Algorithms below plink's default warning threshold, which -batch refuses ("Cannot confirm a
+# weak crypto primitive"); a saved session that lists them before WARN lets plink use them.
+# Maps our name to (PuTTY setting, PuTTY's id for the algorithm in that setting).
+_PLINK_BELOW_WARN = {"diffie-hellman-group1-sha1": ("KEX", "dh-group1-sha1")}
+_PLINK_CATEGORY = {"kex": "kex", "key_types": "host_key_algorithm", "ciphers": "cipher_in", "digests": "mac_in"}
+PLINK_CASES = [(c, a) for c in _PLINK_CATEGORY for a in ALGORITHM_CATEGORIES[c] if a != "ssh-dss"]
+
+
+@pytest.mark.parametrize(("category", "algorithm"), PLINK_CASES, ids=[f"{c}:{a}" for c, a in PLINK_CASES])
+def test_plink_algorithm(our_server: OurServer, tmp_path: Path, category: str, algorithm: str,
+                         record_property: Callable[[str, object], None]) -> None:  # fmt: skip
+    """plink against a server that offers only ``algorithm`` in its category (MACs with aes128-ctr)."""
+    offer = {category: (algorithm,), **({"ciphers": ("aes128-ctr",)} if category == "digests" else {})}
+    with offering(our_server, offer) as server:
+        mark = server.listener.mark()
+        r = _plink(server, tmp_path, "-pw", PASSWORD, command="printf hi; exit 3")
+        if r.returncode != 3 and algorithm in _PLINK_BELOW_WARN and b"warning threshold" in r.stderr:
+            setting, putty_id = _PLINK_BELOW_WARN[algorithm]
+            sessions = tmp_path / ".putty" / "sessions"
+            sessions.mkdir(parents=True)
+            (sessions / "harness").write_text(f"{setting}={putty_id},WARN\n")
+            record_property("note", f"below plink's warning threshold: saved session {setting}={putty_id},WARN")
+            mark = server.listener.mark()
+            r = _plink(server, tmp_path, "-load", "harness", "-pw", PASSWORD, command="printf hi; exit 3")
+        if r.returncode != 3 and any(m in r.stderr for m in _PLINK_UNSUPPORTED):
+            pytest.skip(f"plink does not support {category} {algorithm}: {r.stderr.decode(errors='replace').strip()}")
+        assert (r.returncode, r.stdout) == (3, b"hi"), r.stderr.decode(errors="replace")
+        kex = negotiated_on(server, mark)
+    assert kex is not None and getattr(kex, _PLINK_CATEGORY[category]) == algorithm, kex
 
 
 @pytest.mark.parametrize("key", ["ed25519", "ecdsa-256", "rsa"])
@@ -280,6 +379,7 @@ def test_plink_publickey(our_server: OurServer, tmp_path: Path, key: str) -> Non
 
 
 # -- paramiko and AsyncSSH -------------------------------------------------------------------------
+
 
 def _paramiko_algs() -> list[tuple[str, str]]:
     import paramiko
@@ -333,6 +433,42 @@ def test_paramiko_publickey_and_sftp(our_server: OurServer) -> None:
         t.close()
 
 
+def test_paramiko_bulk_across_rekey(our_server: OurServer, record_property: Callable[[str, object], None]) -> None:
+    """64 MiB each way through `cat`; paramiko only answers the re-exchanges our server starts."""
+    import paramiko
+
+    data = bulk_data()
+    mark = our_server.listener.mark()
+    t = paramiko.Transport((our_server.host, our_server.port))
+    errors: list[BaseException] = []
+    try:
+        t.connect(username=USER, password=PASSWORD)
+        chan = t.open_session()
+        chan.exec_command("cat")
+
+        def send() -> None:
+            try:
+                for i in range(0, len(data), 1 << 20):  # paramiko's sendall re-slices: send in MiB pieces
+                    chan.sendall(data[i : i + (1 << 20)])
+                chan.shutdown_write()
+            except BaseException as exc:
+                errors.append(exc)
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        digest, received = hashlib.sha256(), 0
+        while chunk := chan.recv(1 << 20):
+            digest.update(chunk)
+            received += len(chunk)
+        sender.join(TIMEOUT)
+        assert not errors, errors
+        assert chan.recv_exit_status() == 0
+    finally:
+        t.close()
+    assert (received, digest.digest()) == (len(data), hashlib.sha256(data).digest())
+    check_rekeys(our_server, mark, record_property)
+
+
 def _asyncssh_run(s: OurServer, coro_factory):  # type: ignore[no-untyped-def]
     import asyncio
 
@@ -365,6 +501,69 @@ def test_asyncssh_client(our_server: OurServer, kex: str, cipher: str) -> None:
 
     out, status = _asyncssh_run(our_server, go)
     assert (len(out), status) == (200000, 6)
+
+
+def _asyncssh_cases() -> list[tuple[str, str]]:
+    """Every algorithm AsyncSSH supports that we offer, by category; kex and ciphers only where
+    the kex x cipher matrix above does not already have them."""
+    from asyncssh.encryption import get_encryption_algs
+    from asyncssh.kex import get_kex_algs
+    from asyncssh.mac import get_mac_algs
+    from asyncssh.public_key import get_public_key_algs
+
+    theirs = {"kex": get_kex_algs(), "ciphers": get_encryption_algs(), "digests": get_mac_algs(),
+              "key_types": get_public_key_algs()}  # fmt: skip
+    covered = set(ASYNCSSH_KEX) | set(ASYNCSSH_CIPHERS) | {"ssh-dss"}
+    return [(c, a) for c, names in theirs.items() for a in ALGORITHM_CATEGORIES[c]
+            if a.encode() in names and a not in covered]  # fmt: skip
+
+
+ASYNCSSH_CASES = _asyncssh_cases()
+_ASYNCSSH_OPTION = {"kex": "kex_algs", "ciphers": "encryption_algs", "digests": "mac_algs",
+                    "key_types": "server_host_key_algs"}  # fmt: skip
+_NEGOTIATED = {"kex": "kex", "key_types": "host_key_algorithm", "ciphers": "cipher_in", "digests": "mac_in"}
+
+
+@pytest.mark.parametrize(("category", "algorithm"), ASYNCSSH_CASES, ids=[f"{c}:{a}" for c, a in ASYNCSSH_CASES])
+def test_asyncssh_algorithm(our_server: OurServer, category: str, algorithm: str) -> None:
+    """One AsyncSSH connection per algorithm (MACs with aes128-ctr, so a MAC is used at all)."""
+    import asyncssh
+
+    options: dict[str, list[str]] = {_ASYNCSSH_OPTION[category]: [algorithm]}
+    if category == "digests":
+        options["encryption_algs"] = ["aes128-ctr"]
+
+    async def go() -> tuple[str, int]:
+        async with asyncssh.connect(our_server.host, our_server.port, username=USER, password=PASSWORD,
+                                    known_hosts=_asyncssh_known_hosts(our_server), client_keys=None,
+                                    **options) as conn:  # type: ignore[arg-type]  # fmt: skip
+            result = await conn.run("echo async; exit 4")
+            return str(result.stdout), int(result.exit_status or 0)
+
+    mark = our_server.listener.mark()
+    assert _asyncssh_run(our_server, go) == ("async\n", 4)
+    kex = negotiated_on(our_server, mark)
+    assert kex is not None and getattr(kex, _NEGOTIATED[category]) == algorithm, kex
+
+
+def test_asyncssh_bulk_across_rekey(our_server: OurServer, record_property: Callable[[str, object], None]) -> None:
+    """64 MiB each way through `cat`; AsyncSSH answers the re-exchanges our server starts."""
+    import asyncssh
+
+    data = bulk_data()
+
+    async def go() -> tuple[bytes, int]:
+        known = _asyncssh_known_hosts(our_server)
+        async with asyncssh.connect(our_server.host, our_server.port, username=USER, password=PASSWORD,
+                                    known_hosts=known, client_keys=None) as conn:  # fmt: skip
+            result = await conn.run("cat", input=data, encoding=None)
+            return bytes(result.stdout or b""), int(result.exit_status or 0)
+
+    mark = our_server.listener.mark()
+    out, status = _asyncssh_run(our_server, go)
+    assert (status, len(out)) == (0, len(data))
+    assert hashlib.sha256(out).digest() == hashlib.sha256(data).digest()
+    check_rekeys(our_server, mark, record_property)
 
 
 @pytest.mark.parametrize("key", KEY_NAMES)
