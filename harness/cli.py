@@ -137,6 +137,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _fuzz(args: argparse.Namespace) -> int:
+    if args.live or args.live_replay:
+        from harness.fuzz.live import cli as live_cli
+
+        return live_cli(args)
     from harness.fuzz.campaign import cli
 
     return cli(args)
@@ -192,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     from harness.fuzz.campaign import add_arguments
 
     add_arguments(p)
+    live = p.add_argument_group("live-peer fuzzing (docs/FUZZING.md): mutate what we send to a real peer")
+    live.add_argument("--live", metavar="PEER_ID", help="fuzz this container peer (openssh-9.2, ...): --time/--runs")
+    live.add_argument("--seed", type=int, default=1, help="--live: run seed (iteration i uses seed:i)")
+    live.add_argument("--live-replay", metavar="FINDING", help="re-send a live finding (results/live-fuzz/PEER/N)")
     p.set_defaults(func=_fuzz)
     p = sub.add_parser("bench", help="benchmarks: our client and server against paramiko, AsyncSSH and OpenSSH")
     from harness.benchmark.runner import add_arguments as bench_arguments
