@@ -2,8 +2,9 @@
 
 Each client negotiates every algorithm it supports that we offer (OpenSSH: `ssh -Q` of that
 release), logs in by password and with each key type it supports, runs a command, moves 64 MiB
-each way with a checksum (the OpenSSH clients across rekeys), and uses the sftp subsystem
-(OpenSSH). The parametrized test ids are the table per client.
+each way with a checksum, and uses the sftp subsystem (OpenSSH). During the 64 MiB our server
+re-exchanges keys every 16 MiB (the OpenSSH clients also with RekeyLimit=16M), and the test counts
+those re-exchanges on the server side. The parametrized test ids are the table per client.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,7 +23,7 @@ import pytest
 from harness.crypto_names import ALGORITHM_CATEGORIES
 from harness.peers.base import client_keys
 from harness.peers.clients import CLIENT_PEERS, MOUNT, query, run_client
-from harness.serve import Listener, ServeConfig
+from harness.serve import Listener, ServeConfig, key_exchanges
 from harness.ssh.keys import ECDSAKey, Ed25519Key, RSAKey, load_public_key_file
 
 pytestmark = [pytest.mark.peer, pytest.mark.docker]
@@ -31,6 +32,11 @@ USER, PASSWORD = "tester", "container-pw"
 SSH_CLIENTS = [c for c in CLIENT_PEERS if c.startswith("ssh-")]
 DB_CLIENTS = [c for c in CLIENT_PEERS if c.startswith("dbclient-")]
 KEYS = ["ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa"]
+# 64 MiB each way with our server re-exchanging keys after 16 MiB in either direction: about four
+# re-exchanges; at least three shows that rekeys keep working, not only the first.
+BULK_MIB = 64
+REKEY_BYTES = 16 << 20
+MIN_REKEYS = 3
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +56,7 @@ class Served:
     share: Path
     workdir: Path
     keys: list
+    listener: Listener
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +67,7 @@ def served(docker_ok: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                  RSAKey.generate(2048)]  # fmt: skip
     authorized = [load_public_key_file(str(p) + ".pub") for p in client_keys().values()]
     config = ServeConfig(username=USER, password=PASSWORD, authorized_keys=authorized, cwd=str(work),
-                         all_algorithms=True)  # fmt: skip
+                         all_algorithms=True, rekey_bytes=REKEY_BYTES)  # fmt: skip
     with Listener(host_keys, config) as listener:
         port = listener.address[1]
         home = share / "home"
@@ -79,17 +86,18 @@ def served(docker_ok: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 os.chmod(share / f"db_{name}", 0o600)
         for client in SSH_CLIENTS:
             (share / f"sftp_batch_{client}").write_text(
-                f"put {MOUNT}/known_hosts up-{client}.txt\nls -l up-{client}.txt\nget up-{client}.txt /tmp/back\n")
+                f"put {MOUNT}/known_hosts up-{client}.txt\nls -l up-{client}.txt\nget up-{client}.txt /tmp/back\n"
+            )
         # Bulk data comes from a file inside the container, not through `docker run -i`: large
         # stdin through the Docker attach stream does not always deliver its EOF, which hangs a
         # `cat` forever (seen under load) and says nothing about the SSH peers.
-        (share / "bulk.bin").write_bytes(os.urandom(1 << 20) * 64)
+        (share / "bulk.bin").write_bytes(os.urandom(1 << 20) * BULK_MIB)
         os.chmod(share / "bulk.bin", 0o644)
         askpass = share / "askpass"
         askpass.write_text(f"#!/bin/sh\necho '{PASSWORD}'\n")
         askpass.chmod(0o755)
         os.chmod(share, 0o755)
-        yield Served(port, share, work, host_keys)
+        yield Served(port, share, work, host_keys, listener)
 
 
 def _ssh_args(s: Served, *options: str, key: str | None = "ed25519") -> list[str]:
@@ -132,13 +140,14 @@ def test_ssh_publickey(served: Served, client: str, key: str) -> None:
 
 
 @pytest.mark.parametrize("client", SSH_CLIENTS)
-def test_ssh_password_bulk_and_sftp(served: Served, client: str) -> None:
+def test_ssh_password_bulk_and_sftp(served: Served, client: str, record_property: Callable[[str, object], None]
+                                    ) -> None:  # fmt: skip
     askpass = {"SSH_ASKPASS": f"{MOUNT}/askpass", "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": "none"}
     r = run_client(client, [*_ssh_args(served, "-o", "PreferredAuthentications=password", key=None), "echo pw"],
                    served.share, env=askpass)  # fmt: skip
     assert (r.returncode, r.stdout) == (0, b"pw\n"), r.stderr
     ssh = " ".join(_ssh_args(served, "-o", "RekeyLimit=16M"))
-    _bulk(served, client, f"ssh {ssh} cat")
+    _bulk(served, client, f"ssh {ssh} cat", record_property)
     # The release's own sftp client through the subsystem: put, list, get back.
     sftp_args = ["-b", f"{MOUNT}/sftp_batch_{client}", "-P", str(served.port), "-o",
                  f"UserKnownHostsFile={MOUNT}/known_hosts", "-o", "StrictHostKeyChecking=yes", "-i",
@@ -148,12 +157,19 @@ def test_ssh_password_bulk_and_sftp(served: Served, client: str) -> None:
     assert (served.workdir / f"up-{client}.txt").read_bytes() == (served.share / "known_hosts").read_bytes()
 
 
-def _bulk(served: Served, client: str, command: str) -> None:
-    """64 MiB from /harness/bulk.bin through the client and the remote `cat`, hashed in the container."""
+def _bulk(served: Served, client: str, command: str, record_property: Callable[[str, object], None]) -> None:
+    """64 MiB from /harness/bulk.bin through the client and the remote `cat`, hashed in the container;
+    then the re-exchanges our server completed on that connection (recorded for the table)."""
+    mark = served.listener.mark()
     r = run_client(client, ["-c", f"{command} < {MOUNT}/bulk.bin | sha256sum"], served.share, binary="/bin/sh")
     assert r.returncode == 0, r.stderr[-1000:]
     expected = hashlib.sha256((served.share / "bulk.bin").read_bytes()).hexdigest()
     assert r.stdout.split()[0].decode() == expected, (r.stdout, r.stderr[-500:])
+    connections = served.listener.served_since(mark)
+    assert len(connections) == 1, f"expected one connection, the server saw {len(connections)}"
+    rekeys = key_exchanges(connections[0]) - 1
+    record_property("rekeys", rekeys)
+    assert rekeys >= MIN_REKEYS, f"only {rekeys} key re-exchanges during {BULK_MIB} MiB each way"
 
 
 DB_CIPHERS = ["aes128-ctr", "aes256-ctr", "chacha20-poly1305@openssh.com"]
@@ -180,8 +196,9 @@ def test_dbclient_publickey(served: Served, client: str, key: str) -> None:
 
 
 @pytest.mark.parametrize("client", DB_CLIENTS)
-def test_dbclient_password_and_bulk(served: Served, client: str) -> None:
+def test_dbclient_password_and_bulk(served: Served, client: str, record_property: Callable[[str, object], None]
+                                    ) -> None:  # fmt: skip
     r = run_client(client, ["-p", str(served.port), f"{USER}@127.0.0.1", "echo pw"], served.share,
                    env={"DROPBEAR_PASSWORD": PASSWORD})  # fmt: skip
     assert (r.returncode, r.stdout) == (0, b"pw\n"), r.stderr
-    _bulk(served, client, f"dbclient -p {served.port} -i {MOUNT}/db_ed25519 {USER}@127.0.0.1 cat")
+    _bulk(served, client, f"dbclient -p {served.port} -i {MOUNT}/db_ed25519 {USER}@127.0.0.1 cat", record_property)
