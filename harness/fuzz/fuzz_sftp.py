@@ -196,7 +196,8 @@ class _Session:
         self.feed_mode = (FEED_WHOLE, FEED_BYTES, FEED_CHUNKS, FEED_CHUNKS)[feed & 3]
         self.buffer_protocol = bool(feed & FLAG_BUFFER_PROTOCOL)
         self.sizes = sizes
-        self.sent: dict[int, tuple[int, bool]] = {}  # request id -> (packet type, abandoned)
+        # request id -> (packet type, abandoned, extension, READ length)
+        self.sent: dict[int, tuple[int, bool, str | None, int]] = {}
         self.delivered: list[proto_module.Response] = []
         self.error: Exception | None = None
 
@@ -262,38 +263,82 @@ class _Session:
         for i in range(0, len(plan) - 1, 2):
             packet_type, extension = REQUEST_KINDS[plan[i] % len(REQUEST_KINDS)]
             flags = plan[i + 1]
-            packet = make_request(packet_type, extension, READ_LENGTHS[flags & 7])
-            request_id = proto.send(packet)
+            length = READ_LENGTHS[flags & 7]
+            request_id = proto.send(make_request(packet_type, extension, length))
             abandoned = bool(flags & _ABANDON)
             if abandoned:
                 proto.abandon(request_id)
-            self.sent[request_id] = (packet_type, abandoned)
+            self.sent[request_id] = (packet_type, abandoned, extension, length)
         proto.data_to_send()
 
-    def check_delivered(self, bodies: list[bytes], complete: bool) -> None:
-        """Replies against the reference framing of the stream (after VERSION)."""
+    def first_invalid(self, bodies: list[bytes], tail: bytes) -> int | None:
+        """The reference model: the index of the first reply (after VERSION) that the tables in
+        ``packets`` (allowed responses per request, extension layouts) and the documented rules
+        (a READ's length bounds its DATA, only READDIR gets several names) refuse, or
+        ``len(bodies)`` for a tail whose length header is already impossible, or None."""
+        pending = {rid: sent for rid, sent in self.sent.items()}
+        for index, body in enumerate(bodies):
+            if not 0 < len(body) <= self.limit or body[0] == T.VERSION or len(body) < 5:
+                return index
+            sent = pending.pop(_U32.unpack_from(body, 1)[0], None)
+            if sent is None:
+                return index
+            packet_type, _, extension, length = sent
+            if packet_type == T.EXTENDED:
+                allowed = packets.EXTENDED_ALLOWED_RESPONSES.get(extension or "", packets.ANY_RESPONSE)
+            else:
+                allowed = packets.ALLOWED_RESPONSES[packet_type]
+            if body[0] not in allowed:
+                return index
+            try:
+                reply = packets.decode_response(body, extension)
+            except DecodeError:
+                return index
+            if packet_type == T.READ and reply.ID == T.DATA and len(reply.data) > length:
+                return index
+            if reply.ID == T.NAME and packet_type != T.READDIR and len(reply.entries) != 1:
+                return index
+        if len(tail) >= 4 and not 0 < _U32.unpack_from(tail)[0] <= self.limit:
+            return len(bodies)
+        return None
+
+    def check_delivered(self, bodies: list[bytes], tail: bytes) -> None:
+        """Replies against the reference framing of the stream (after VERSION) and the reference model."""
+        invalid = self.first_invalid(bodies, tail)
+        if invalid is None and self.error is not None:
+            raise OracleViolation(f"a stream the protocol tables allow was refused: {self.error!r}")
+        if invalid is not None and self.error is None:
+            raise OracleViolation(f"reply packet {invalid} after VERSION breaks the protocol tables but was accepted")
+        usable = bodies if invalid is None else bodies[:invalid]
         expected = []
-        for body in bodies:
-            request_id = _U32.unpack_from(body, 1)[0] if len(body) >= 5 else -1
-            packet_type, abandoned = self.sent.get(request_id, (-1, False))
-            if self.error is None and packet_type < 0:
-                raise OracleViolation(f"a reply to request id {request_id}, never sent, was accepted")
+        for body in usable:
+            request_id = _U32.unpack_from(body, 1)[0]
+            packet_type, abandoned, _, _ = self.sent[request_id]
             if not abandoned:
                 expected.append((body, request_id, packet_type))
         got = self.delivered
-        if len(got) > len(expected) or (self.error is None and len(got) != len(expected)):
-            raise OracleViolation(f"{len(got)} replies delivered for {len(expected)} complete reply packets "
-                                  f"(error: {self.error!r})")  # fmt: skip
-        for response, (body, request_id, packet_type) in zip(got, expected, strict=False):
+        if len(got) != len(expected):
+            where = "the end" if invalid is None else f"packet {invalid}"
+            raise OracleViolation(f"{len(got)} replies delivered for the {len(expected)} valid complete reply "
+                                  f"packets before {where}")  # fmt: skip
+        for response, (body, request_id, packet_type) in zip(got, expected, strict=True):
             if response.request_id != request_id or response.request_type != packet_type:
                 raise OracleViolation(f"reply delivered as id {response.request_id} type {response.request_type}, "
                                       f"the stream had id {request_id} answering type {packet_type}")  # fmt: skip
             _check_round_trip(response.packet, body, "delivered reply")
-        if complete and self.error is None:
-            consumed = sum(1 for body in bodies if len(body) >= 5)
-            if self.proto.outstanding != len(self.sent) - consumed:
-                raise OracleViolation(f"{self.proto.outstanding} requests outstanding after {consumed} of "
-                                      f"{len(self.sent)} were answered")  # fmt: skip
+        if invalid is None and self.proto.outstanding != len(self.sent) - len(bodies):
+            raise OracleViolation(f"{self.proto.outstanding} requests outstanding after {len(bodies)} of "
+                                  f"{len(self.sent)} were answered")  # fmt: skip
+
+
+def _version_ok(body: bytes, limit: int) -> bool:
+    """The reference for the first packet: a VERSION 3 within the limit that decodes."""
+    if not 0 < len(body) <= limit or body[0] != T.VERSION:
+        return False
+    try:
+        return packets.Version.decode(body).version == c.SFTP_VERSION
+    except DecodeError:
+        return False
 
 
 def _check_session(data: bytes) -> None:
@@ -307,17 +352,23 @@ def _check_session(data: bytes) -> None:
     bodies, complete_end = _frame(stream)
     # The server's VERSION first; requests go out once it is understood (as a client does).
     version_end = 4 + len(bodies[0]) if bodies else len(stream)
-    if not run.feed(stream[:version_end]):
+    fed = run.feed(stream[:version_end])
+    if bodies:
+        valid = _version_ok(bodies[0], run.limit)
+    else:  # incomplete: only an impossible length header is an error yet
+        valid = len(stream) < 4 or 0 < _U32.unpack_from(stream)[0] <= run.limit
+    if fed != valid:
+        raise OracleViolation(f"the first packet is {'valid' if valid else 'invalid'} but the protocol "
+                              f"{'refused' if not fed else 'accepted'} it: {run.error!r}")  # fmt: skip
+    if not fed or not bodies:
         return
     if run.proto.version is None:
-        if bodies:
-            raise OracleViolation("a complete first packet was fed without a VERSION or an error")
-        return
+        raise OracleViolation("a complete VERSION was fed but the protocol has no version")
     version = packets.Version(version=run.proto.version, extensions=run.proto.extension_pairs)
     _check_round_trip(version, bodies[0], "VERSION as understood")
     run.send_plan(plan)
     run.feed(stream[version_end:])
-    run.check_delivered(bodies[1:], complete_end == len(stream))
+    run.check_delivered(bodies[1:], stream[complete_end:])
 
 
 def fuzz_one_input(data: bytes) -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from harness.fuzz import fuzz_sftp
 from harness.fuzz.common import FEED_BYTES, FEED_CHUNKS, FEED_WHOLE, OracleViolation
-from harness.ssh.sftp import SFTPAttributes
+from harness.ssh.sftp import SFTPAttributes, SFTPProtocolError
 from harness.ssh.sftp import packets as p
 from harness.ssh.sftp.constants import PacketType as T
 
@@ -124,7 +124,7 @@ def test_a_real_session_is_delivered_whole(feed: int) -> None:
     run = _run_session(plan, stream, feed)
     assert run.error is None
     assert len(run.delivered) == len(plan) // 2 > 5
-    run.check_delivered(fuzz_sftp._frame(stream)[0][1:], True)
+    run.check_delivered(fuzz_sftp._frame(stream)[0][1:], b"")
 
 
 def test_oracle_reports_a_reply_delivered_wrong() -> None:
@@ -133,12 +133,15 @@ def test_oracle_reports_a_reply_delivered_wrong() -> None:
     stream = _VERSION + p.encode_packet(p.Data(request_id=0, data=b"abc"))
     run = _run_session(plan, stream, FEED_WHOLE)
     bodies = fuzz_sftp._frame(stream)[0][1:]
-    run.check_delivered(bodies, True)
+    run.check_delivered(bodies, b"")
     forged = [p.Data(request_id=0, data=b"ab").encode()]  # as if the protocol had delivered it short
     with pytest.raises(OracleViolation, match="re-encodes differently"):
-        run.check_delivered(forged, True)
-    with pytest.raises(OracleViolation, match="1 replies delivered for 2"):
-        run.check_delivered(bodies * 2, True)
+        run.check_delivered(forged, b"")
+    with pytest.raises(OracleViolation, match="breaks the protocol tables but was accepted"):
+        run.check_delivered(bodies * 2, b"")  # the same reply twice: the second answers nothing
+    with pytest.raises(OracleViolation, match="allow was refused"):
+        run.error = SFTPProtocolError("as if the protocol had refused it")
+        run.check_delivered(bodies, b"")
 
 
 def test_protocol_errors_are_sticky_and_promised() -> None:
@@ -147,3 +150,20 @@ def test_protocol_errors_are_sticky_and_promised() -> None:
     run = _run_session(b"", stream, FEED_WHOLE)
     assert run.error is not None and "not outstanding" in str(run.error)
     fuzz_sftp.fuzz_one_input(fuzz_sftp.session_input(b"", stream, FEED_BYTES))
+
+
+def test_unknown_extension_may_answer_with_data() -> None:
+    """Regression (corpus/regressions/sftp/crash-4b50d4d23e): DATA answering an extension we have
+    no table for is allowed by ANY_RESPONSE and must be delivered, not refused as an oversized READ."""
+    from harness.ssh.sftp.protocol import SFTPClientProtocol
+
+    proto = SFTPClientProtocol()
+    proto.start()
+    proto.receive_data(_VERSION)
+    rid = proto.send(p.Extended(request="vendor-ext@example.com", data=b""))
+    proto.receive_data(p.encode_packet(p.Data(request_id=rid, data=b"xy")))
+    response = proto.next_response()
+    assert response is not None and bytes(response.packet.data) == b"xy"
+    read = proto.send(p.Read(handle=b"h", offset=0, length=1))  # a READ's length still bounds its DATA
+    with pytest.raises(SFTPProtocolError, match="answers a READ of 1"):
+        proto.receive_data(p.encode_packet(p.Data(request_id=read, data=b"xy")))

@@ -236,7 +236,8 @@ class SFTPClientProtocol:
                                     f"(request id {request_id}); expected {expected}")  # fmt: skip
         packet = p.decode_response(body, pending.extension)
         del self._pending[request_id]
-        if kind == T.DATA and len(packet.data) > pending.length:
+        # Only a READ bounds its DATA; an extension we have no table for may answer with DATA of any size.
+        if kind == T.DATA and pending.packet_type == T.READ and len(packet.data) > pending.length:
             raise SFTPProtocolError(f"FXP_DATA of {len(packet.data)} bytes answers a READ of {pending.length}")
         if kind == T.NAME and pending.packet_type != T.READDIR and len(packet.entries) != 1:
             raise SFTPProtocolError(f"FXP_NAME with {len(packet.entries)} entries answers "
