@@ -5,7 +5,8 @@ round trip against every peer of the matrix that has an SFTP server.
 The full set runs against the local OpenSSH 9.2 sshd (internal-sftp) and Dropbear 2022.83 (with
 the local sftp-server) and against container peers: OpenSSH 8.4, 9.2 and 10.0 (their
 internal-sftp) and Dropbear 2025.89 (with OpenSSH 10.0's sftp-server). Where an sftp-server
-release differs, :data:`SFTP_SERVER_LACKS` says how and why; nothing is skipped.
+release differs, :data:`SFTP_SERVER_LACKS` says how and why; nothing is skipped. Last, the SFTP
+benchmark (``harness bench --only sftp``) runs in miniature so that it cannot rot unnoticed.
 
 Each test works in its own directory under the test user's per-run home (``PeerInfo.home``),
 which the test process (root, same machine) can also read and write directly (for the containers
@@ -573,3 +574,36 @@ def test_matrix_peer_round_trip(server: PeerInfo) -> None:
             sftp.remove(name)
     finally:
         t.close()
+
+
+# == the SFTP benchmark =========================================================================
+
+
+def test_sftp_benchmark_runs_every_client(openssh_server: PeerInfo, tmp_path: Path) -> None:
+    """`harness bench --only sftp` in miniature against the local sshd: all four clients (ours,
+    paramiko, AsyncSSH, OpenSSH's sftp -b) move the file both ways and every result checks out,
+    so the benchmark cannot rot unnoticed (figures are not judged here)."""
+    from harness.benchmark import report
+    from harness.benchmark import sftp as bench_sftp
+    from harness.benchmark.clients import Target
+
+    info = openssh_server
+    assert info.home is not None
+    target = Target(info.peer_id, info.host, info.port, info.username, Path(info.client_keys["ed25519"]),
+                    Path(info.known_hosts))  # fmt: skip
+    server = bench_sftp.SFTPTarget(info.peer_id, info.banner, target, info.home)
+    res = bench_sftp.measure(server, tmp_path, size_mib=1, reps=1, log=lambda _: None)
+    assert res["errors"] == []
+    measured = {(r["client"], r["direction"]) for r in res["rows"]}
+    assert measured == {(c, d) for c in bench_sftp.SFTP_CLIENTS for d in bench_sftp.DIRECTIONS}
+    assert all(r["mb_s"]["median"] > 0 and r["client_cpu_ms_per_mb"]["median"] >= 0 for r in res["rows"])
+    assert res["sftp_login_baseline_s"] is not None and res["sftp_login_baseline_s"] > 0
+    assert not (info.home / bench_sftp.REMOTE_NAME).exists(), "the benchmark left its file behind"
+    summary = report.markdown({"date": "now", "machine": {"host": "h", "cpu": "c", "cpus": 2, "memory": "m",
+                                                           "kernel": "k", "python": "3", "versions": {}},
+                               "load_start": [0.0], "sections": ["sftp"], "errors": [], "sftp": res,
+                               "targets": report.targets({"sftp": res})})  # fmt: skip
+    assert "| ours / AsyncSSH |" in summary and "| OpenSSH sftp |" in summary
+    assert [t["target"] for t in report.targets({"sftp": res})] == [
+        "SFTP get: MB/s >= AsyncSSH's", "SFTP get: client CPU ms/MB <= AsyncSSH's",
+        "SFTP put: MB/s >= AsyncSSH's", "SFTP put: client CPU ms/MB <= AsyncSSH's"]  # fmt: skip
