@@ -24,6 +24,7 @@ was fed, so no length field from the peer sizes an allocation.
 
 from __future__ import annotations
 
+import functools
 import sys
 
 from harness.fuzz.common import FEED_CHUNKS, OracleViolation, chunked, instrumented, split_records
@@ -43,6 +44,7 @@ MODE_ROUND_TRIP, MODE_SEALED_PACKETS, MODE_RAW, MODE_PADDING = 0, 1, 2, 3
 FLAG_ZLIB, FLAG_SERVER_READER, FLAG_NO_VERSION = 0x10, 0x20, 0x40
 
 
+@functools.cache
 def _key(n: int, salt: int) -> bytes:
     return bytes((i * 7 + salt) & 0xFF for i in range(n))
 

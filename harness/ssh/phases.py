@@ -14,6 +14,10 @@ class Role(Enum):
     CLIENT = "client"
     SERVER = "server"
 
+    # Members are singletons compared by identity; Enum's own __hash__ is a Python-level call
+    # (hash of the name), paid on every ALLOWED lookup, i.e. every packet received.
+    __hash__ = object.__hash__
+
 
 class Phase(Enum):
     VERSION = "version exchange"
@@ -21,6 +25,8 @@ class Phase(Enum):
     USERAUTH = "user authentication"
     CONNECTED = "authenticated"
     CLOSED = "closed"
+
+    __hash__ = object.__hash__  # as for Role: identity hash, no Python call per lookup
 
 
 def _ids(*spans: int | tuple[int, int]) -> frozenset[int]:
