@@ -78,13 +78,13 @@ class Reader:
 
     def string(self) -> bytes:
         pos = self._pos
-        end = self._end
-        if pos + 4 > end:
-            raise DecodeError(f"short input: uint32 needs 4 bytes, {end - pos} left")
-        start = pos + 4
-        stop = start + _U32.unpack_from(self._data, pos)[0]
-        if stop > end:
-            raise DecodeError(f"short input: string needs {stop - start} bytes, {end - start} left")
+        try:
+            start = pos + 4
+            stop = start + _U32.unpack_from(self._data, pos)[0]
+        except struct.error:  # fewer than 4 bytes left (_end is the buffer's length)
+            raise DecodeError(f"short input: uint32 needs 4 bytes, {self._end - pos} left") from None
+        if stop > self._end:
+            raise DecodeError(f"short input: string needs {stop - start} bytes, {self._end - start} left")
         self._pos = stop
         return self._data[start:stop]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import repeat
-from operator import call
+from operator import call, methodcaller
 from typing import Any
 
 from harness.ssh.errors import DecodeError
@@ -145,6 +145,9 @@ class Raw(Kind):
     """A fixed number of raw bytes (the KEXINIT cookie)."""
 
     size: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plain_read", methodcaller("raw", self.size))
 
     @property
     def default(self) -> bytes:  # type: ignore[override]
