@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -90,25 +91,43 @@ LOCAL_PEERS = ["openssh", "dropbear"]
 CONTAINER_PEERS = ["openssh-8.4", "openssh-9.2", "openssh-10.0", "dropbear-2025.89"]
 
 
-@pytest.fixture(scope="module", params=LOCAL_PEERS + CONTAINER_PEERS)
-def sftp_peer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerInfo]:
-    """One server per module and worker; the container peers have their per-run home bind-mounted."""
-    if request.param in LOCAL_PEERS:
-        yield request.getfixturevalue(f"{request.param}_server")
-        return
-    ok, reason = docker_available()
-    if not ok:
-        if os.environ.get("HARNESS_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"HARNESS_REQUIRE_DOCKER=1 but Docker cannot run: {reason}", pytrace=False)
-        pytest.skip(f"no Docker engine for {request.param}: {reason}")
+@pytest.fixture(scope="session")
+def container_peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], PeerInfo]]:
+    """Container peers started on first use and kept for the whole session (per xdist worker).
+
+    Why not a parametrized fixture of their own: with xdist a worker receives tests of several
+    peers interleaved, and pytest tears a parametrized fixture down whenever the parameter
+    changes, so each container would be started many times (about 2 s each); this cache starts
+    each at most once per worker.
+    """
+    handles: dict[str, Any] = {}
+
+    def get(peer_id: str) -> PeerInfo:
+        if peer_id not in handles:
+            ok, reason = docker_available()
+            if not ok:
+                if os.environ.get("HARNESS_REQUIRE_DOCKER") == "1":
+                    pytest.fail(f"HARNESS_REQUIRE_DOCKER=1 but Docker cannot run: {reason}", pytrace=False)
+                pytest.skip(f"no Docker engine for {peer_id}: {reason}")
+            try:
+                handles[peer_id] = start_peer(peer_id, "docker", tmp_path_factory.mktemp(peer_id))
+            except PeerError as exc:
+                pytest.fail(f"{peer_id} did not start: {exc}", pytrace=False)
+        return handles[peer_id].info
+
     try:
-        handle = start_peer(request.param, "docker", tmp_path_factory.mktemp(request.param))
-    except PeerError as exc:
-        pytest.fail(f"{request.param} did not start: {exc}", pytrace=False)
-    try:
-        yield handle.info
+        yield get
     finally:
-        handle.stop()
+        for handle in handles.values():
+            handle.stop()
+
+
+@pytest.fixture(scope="module", params=LOCAL_PEERS + CONTAINER_PEERS)
+def sftp_peer(request: pytest.FixtureRequest, container_peers: Callable[[str], PeerInfo]) -> PeerInfo:
+    """The server under test: a local process (session fixtures of conftest) or a container."""
+    if request.param in LOCAL_PEERS:
+        return request.getfixturevalue(f"{request.param}_server")
+    return container_peers(request.param)
 
 
 def sftp_server_of(peer: PeerInfo) -> str:
@@ -470,16 +489,22 @@ def test_ten_thousand_entry_listing(remote: Remote) -> None:
     assert sum(1 for _ in sftp.listdir_iter("many")) == 10_000
 
 
+@pytest.fixture(scope="session")
+def big_source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The 256 MiB pattern file and its SHA-256, made once per worker (not per peer): making and
+    hashing it costs about a second, and the peers only ever read it."""
+    src = tmp_path_factory.mktemp("big") / "src.bin"
+    return src, write_pattern(src, 256 * MiB, seed=256)
+
+
 @pytest.mark.slow
-def test_256_mib_put_and_get_sha256(remote: Remote, tmp_path: Path) -> None:
+def test_256_mib_put_and_get_sha256(remote: Remote, big_source: tuple[Path, str], tmp_path: Path) -> None:
     size = 256 * MiB
-    src = tmp_path / "src.bin"
-    digest = write_pattern(src, size, seed=256)
+    src, digest = big_source
     sftp = remote.sftp
     attrs = sftp.put(src, "big.bin")
     assert attrs.st_size == size
     assert sha256_file(remote.local / "big.bin") == digest, "uploaded file differs"
-    src.unlink()
     dst = tmp_path / "dst.bin"
     sftp.get("big.bin", dst)
     assert dst.stat().st_size == size
