@@ -247,51 +247,55 @@ def measure(server: SFTPTarget, work: Path, size_mib: float, reps: int, clients:
                 raise RuntimeError(f"{client} {what}: SHA-256 of the result differs from the file sent")
             path.unlink()
 
-    for rep in range(reps):
-        order = list(clients[rep % len(clients) :] + clients[: rep % len(clients)])
-        log(f"[sftp] repetition {rep + 1}/{reps} (load {[round(x, 2) for x in os.getloadavg()]})")
-        for client in order:
-            try:
-                if client == "sftp":
-                    logins = [binary.run(server.target, "pwd") for _ in range(BASELINE_RUNS)]
-                    login = Transfer(statistics.median(t.wall for t in logins),
-                                     statistics.median(t.cpu for t in logins))  # fmt: skip
-                    baselines.append(login.wall)
-                    result = {}
-                    for direction, cmd in (("get", f"get {REMOTE_NAME} {_quote(local_out)}"),
-                                           ("put", f"put {_quote(local_in)} {REMOTE_NAME}.up")):  # fmt: skip
-                        whole = binary.run(server.target, cmd)
-                        result[direction] = Transfer(max(whole.wall - login.wall, 1e-6), max(whole.cpu - login.cpu, 0))
-                else:
-                    result = runners[client](server.target, REMOTE_NAME, local_in, local_out)
-                check(client)
-            except Unsupported as exc:
-                errors.append(f"{client}: not applicable: {exc}")
-                continue
-            except Exception as exc:
-                errors.append(f"repetition {rep + 1} {client}: {type(exc).__name__}: {exc}")
-                log(f"  ERROR {client}: {exc}")
-                for path in (local_out, uploaded):
-                    path.unlink(missing_ok=True)
-                continue
-            for direction, tr in result.items():
-                samples.setdefault((client, direction), []).append(tr)
+    try:
+        for rep in range(reps):
+            order = list(clients[rep % len(clients) :] + clients[: rep % len(clients)])
+            log(f"[sftp] repetition {rep + 1}/{reps} (load {[round(x, 2) for x in os.getloadavg()]})")
+            for client in order:
+                try:
+                    if client == "sftp":
+                        logins = [binary.run(server.target, "pwd") for _ in range(BASELINE_RUNS)]
+                        login = Transfer(statistics.median(t.wall for t in logins),
+                                         statistics.median(t.cpu for t in logins))  # fmt: skip
+                        baselines.append(login.wall)
+                        result = {}
+                        for direction, cmd in (("get", f"get {REMOTE_NAME} {_quote(local_out)}"),
+                                               ("put", f"put {_quote(local_in)} {REMOTE_NAME}.up")):  # fmt: skip
+                            whole = binary.run(server.target, cmd)
+                            result[direction] = Transfer(
+                                max(whole.wall - login.wall, 1e-6), max(whole.cpu - login.cpu, 0)
+                            )
+                    else:
+                        result = runners[client](server.target, REMOTE_NAME, local_in, local_out)
+                    check(client)
+                except Unsupported as exc:
+                    errors.append(f"{client}: not applicable: {exc}")
+                    continue
+                except Exception as exc:
+                    errors.append(f"repetition {rep + 1} {client}: {type(exc).__name__}: {exc}")
+                    log(f"  ERROR {client}: {exc}")
+                    for path in (local_out, uploaded):
+                        path.unlink(missing_ok=True)
+                    continue
+                for direction, tr in result.items():
+                    samples.setdefault((client, direction), []).append(tr)
+                    mb = size / 1e6
+                    log(f"  {client:9} {direction} {mb / tr.wall:7.0f} MB/s  client {1000 * tr.cpu / mb:5.2f} ms/MB"
+                        f"  ({tr.wall:.2f} s)")  # fmt: skip
+        rows = []
+        for client in clients:
+            for direction in DIRECTIONS:
+                trs = samples.get((client, direction))
+                if not trs:
+                    continue
                 mb = size / 1e6
-                log(f"  {client:9} {direction} {mb / tr.wall:7.0f} MB/s  client {1000 * tr.cpu / mb:5.2f} ms/MB"
-                    f"  ({tr.wall:.2f} s)")  # fmt: skip
-    rows = []
-    for client in clients:
-        for direction in DIRECTIONS:
-            trs = samples.get((client, direction))
-            if not trs:
-                continue
-            mb = size / 1e6
-            rows.append({"client": client, "direction": direction, "runs": len(trs),
-                         "mb_s": summarize([mb / t.wall for t in trs]),
-                         "client_cpu_ms_per_mb": summarize([1000 * t.cpu / mb for t in trs])})  # fmt: skip
-    (server.home / REMOTE_NAME).unlink(missing_ok=True)
-    for path in (local_in, local_out, uploaded):
-        path.unlink(missing_ok=True)
+                rows.append({"client": client, "direction": direction, "runs": len(trs),
+                             "mb_s": summarize([mb / t.wall for t in trs]),
+                             "client_cpu_ms_per_mb": summarize([1000 * t.cpu / mb for t in trs])})  # fmt: skip
+    finally:  # 3 x the file size in the server's home and ours: never left behind
+        (server.home / REMOTE_NAME).unlink(missing_ok=True)
+        for path in (local_in, local_out, uploaded):
+            path.unlink(missing_ok=True)
     return {
         "server": server.label, "server_version": server.version, "cipher": SFTP_ALGS.cipher, "kex": BULK_KEX,
         "size_mib": size_mib, "reps": reps, "rows": rows, "errors": errors,
