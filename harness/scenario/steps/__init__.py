@@ -1,0 +1,160 @@
+"""The step vocabulary: commands, sends, expectations, branches.
+
+A scenario is a list of steps run in order against one :class:`Context`. Three kinds:
+
+- **commands** do something and wait for the core's own confirmation (``Connect``,
+  ``Handshake``, ``Authenticate``, ``Rekey``, ``OpenChannel``, ``Exec``, ``Echo``, ``Wait``,
+  ``Tamper``...). High-level ones are compositions of low-level ones (``Login`` is
+  ``Handshake`` + ``Authenticate``), so a scenario states only what is special about it.
+- **sends** put a typed message (valid or not) on the wire through the core's unchecked seam,
+  optionally damaged by tampers (``Send``, ``SendPayload``, ``SendRaw``).
+- **expectations** wait for what the peer does (``Expect``, ``ExpectDisconnect``,
+  ``ExpectClose``, ``ExpectNothing``) and ``OneOf`` for several acceptable outcomes.
+
+Field values may be references resolved at run time: ``Local("ch")`` / ``Remote("ch")`` (our /
+the peer's id of a named channel), ``SentSeq()`` (sequence number of the last packet we sent),
+``Var("name")``. Expected field values may also be predicates (``Contains``, ``OneOfValues``,
+any callable).
+
+The vocabulary lives in one module per kind (``base``: references, predicates and the Step
+class; ``commands``; ``channels``; ``sends``; ``expect``); this package re-exports every
+public name, so scenarios import from ``harness.scenario.steps`` (or ``harness.scenario``) only.
+"""
+
+from __future__ import annotations
+
+from harness.scenario.steps.base import (
+    NOISE,
+    Composite,
+    Contains,
+    Local,
+    OneOfValues,
+    Ref,
+    Remote,
+    SentSeq,
+    Step,
+    Var,
+    await_event,
+    flatten,
+    our_algorithms,
+    past_consequences,
+)
+from harness.scenario.steps.channels import (
+    ChannelOutput,
+    CloseChannel,
+    Echo,
+    Exec,
+    ExpectOutput,
+    GlobalRequest,
+    OpenChannel,
+    Request,
+    SendData,
+    SendEof,
+    Session,
+    collect_output,
+    send_all,
+)
+from harness.scenario.steps.commands import (
+    AuthAttempt,
+    Authenticate,
+    AutoConsume,
+    Call,
+    CheckReceived,
+    ConfigValue,
+    Connect,
+    Disconnect,
+    EchoServer,
+    ExpectData,
+    FailUntilDisconnect,
+    Grant,
+    Handshake,
+    KexCount,
+    Login,
+    Rekey,
+    SendVersion,
+    ShutdownWrite,
+    StartKex,
+    Tamper,
+    Wait,
+    WaitKex,
+    load_client_key,
+    make_config,
+)
+from harness.scenario.steps.expect import (
+    Alive,
+    Expect,
+    ExpectClose,
+    ExpectDisconnect,
+    ExpectEvent,
+    ExpectKexComplete,
+    ExpectNothing,
+    ExpectStep,
+    OneOf,
+)
+from harness.scenario.steps.sends import Send, SendPayload, SendRaw
+
+__all__ = [
+    "NOISE",
+    "Alive",
+    "AuthAttempt",
+    "Authenticate",
+    "AutoConsume",
+    "Call",
+    "ChannelOutput",
+    "CheckReceived",
+    "CloseChannel",
+    "Composite",
+    "ConfigValue",
+    "Connect",
+    "Contains",
+    "Disconnect",
+    "Echo",
+    "EchoServer",
+    "Exec",
+    "Expect",
+    "ExpectClose",
+    "ExpectData",
+    "ExpectDisconnect",
+    "ExpectEvent",
+    "ExpectKexComplete",
+    "ExpectNothing",
+    "ExpectOutput",
+    "ExpectStep",
+    "FailUntilDisconnect",
+    "GlobalRequest",
+    "Grant",
+    "Handshake",
+    "KexCount",
+    "Local",
+    "Login",
+    "OneOf",
+    "OneOfValues",
+    "OpenChannel",
+    "Ref",
+    "Rekey",
+    "Remote",
+    "Request",
+    "Send",
+    "SendData",
+    "SendEof",
+    "SendPayload",
+    "SendRaw",
+    "SendVersion",
+    "SentSeq",
+    "Session",
+    "ShutdownWrite",
+    "StartKex",
+    "Step",
+    "Tamper",
+    "Var",
+    "Wait",
+    "WaitKex",
+    "await_event",
+    "collect_output",
+    "flatten",
+    "load_client_key",
+    "make_config",
+    "our_algorithms",
+    "past_consequences",
+    "send_all",
+]
