@@ -31,12 +31,15 @@ exchange differ between runs only where the peer's own randomness (its kex keys)
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import re
 import socket
+import struct
 import subprocess
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -109,6 +112,8 @@ def _value_for(kind: f.Kind, rng: random.Random) -> Any:
     if kind is f.NAMES:
         return rng.choice([(), ("x" * 300,), tuple(f"n{i}" for i in range(rng.choice((64, 1000)))),
                            ("curve25519-sha256",) * 3, ("none",)])  # fmt: skip
+    if isinstance(kind, f.Raw):  # fixed-size bytes (the KEXINIT cookie): only the contents can lie
+        return rng.randbytes(kind.size)
     if kind is f.MPINT:
         return rng.choice([0, -1, 1, 2**2048 - 1, -(2**4096)])
     return rng.randbytes(rng.choice((0, 1, 31, 32, 33, 255, 4096)))
@@ -228,15 +233,30 @@ def plan_iteration(rng: random.Random, info: Any) -> tuple[list[st.Step], Mutati
     msg = rng.choice(_messages(point, rng, info))
     tampers: list[tp.Tamper]
     if layer == "message":
-        names = [(n, k) for n, k in msg.FIELDS if k is not f.DISCRIMINATOR or rng.random() < 0.2]
-        name, kind = rng.choice(names) if names else ("", f.REST)
-        tampers = [tp.SetField(name, _value_for(kind, rng))] if name else []
+        tampers = _field_tampers(rng, msg)
     elif layer == "payload":
         tampers = list(_payload_tampers(rng, _encoded_length(msg)))
     else:
         tampers = [_transport_tamper(rng, layer)]
     steps = [*prefix, st.Send(msg, *tampers)]
     return steps, Mutation(point, msg.NAME, [layer], [_short(t.describe()) for t in tampers])
+
+
+def _field_tampers(rng: random.Random, msg: Message) -> list[tp.Tamper]:
+    """A ``SetField`` with a hostile value our encoder can still write (a lie on the wire, not a
+    harness error): up to a few draws, else none (the message goes out undamaged)."""
+    names = [(n, k) for n, k in msg.FIELDS if k is not f.DISCRIMINATOR or rng.random() < 0.2]
+    for _ in range(4):
+        if not names:
+            break
+        name, kind = rng.choice(names)
+        tamper = tp.SetField(name, _value_for(kind, rng))
+        try:
+            _encoded_length(tamper.apply(copy.copy(msg)))
+        except (ValueError, TypeError, OverflowError, UnicodeError, struct.error):
+            continue
+        return [tamper]
+    return []
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -451,6 +471,9 @@ def run_iteration(peer: PeerUnderTest, seed: int, iteration: int, answer_timeout
         reaction = _reaction(ctx, mark)
     except StepFailure as exc:
         ctx.note(f"the normal steps before the mutation failed: {exc}")
+    except Exception as exc:  # our side failed to build or send the mutation: report it, keep fuzzing the peer
+        reaction = "harness-error"
+        ctx.note(f"harness error {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
     finally:
         ctx.close()
     result = IterationResult(iteration, iteration_seed, mutation, reaction, seconds=time.monotonic() - started)
@@ -508,6 +531,9 @@ def run(peer_id: str, seed: int = 1, seconds: float | None = 60.0, iterations: i
                 after_iteration(peer, result)
             found = peer.check(probe_timeout)
             summary.reactions[result.reaction] = summary.reactions.get(result.reaction, 0) + 1
+            if result.reaction == "harness-error":  # our bug, not the peer's: say so, keep going
+                log(f"  harness error at iteration {i} ({result.mutation.describe()}): "
+                    f"{ctx.transcript.lines[-1][:400]}")  # fmt: skip
             if found is not None:
                 result.finding, result.evidence = found
                 path = write_finding(out_dir, peer, result, ctx, seed)
