@@ -257,13 +257,12 @@ def _misaligned(length: int, region: int, block_size: int) -> DecodeError:
     )
 
 
-# -- classic encrypt-and-MAC (RFC 4253 6.3/6.4) and the plaintext phase -------------------------
+class _MacKeyed:
+    """What the four non-AEAD sealers/openers share: a stream context, a keyed MAC, and the tag.
 
-
-class _EamSealer:
-    """MAC over seq || plaintext packet, then the whole packet (length included) is encrypted."""
-
-    aad_len = 0
+    The tag is always HMAC(key, uint32 seq || parts...) truncated to ``mac_len``; the modes
+    differ only in which bytes are the parts and in what gets encrypted.
+    """
 
     def __init__(self, ctx: _StreamContext, block_size: int, mac: _KeyedMac, mac_len: int) -> None:
         self._ctx = ctx
@@ -271,22 +270,33 @@ class _EamSealer:
         self.block_size = block_size
         self.mac_len = mac_len
 
-    def seal(self, seq: int, packet: Buffer) -> bytes:
+    def _tag(self, seq: int, *parts: Buffer) -> bytes:
         h = self._mac.copy()
         h.update(_U32.pack(seq))
-        h.update(packet)
-        return self._ctx.update(packet) + h.finalize()[: self.mac_len]
+        for part in parts:
+            h.update(part)
+        return h.finalize()[: self.mac_len]
 
 
-class _EamOpener:
+# -- classic encrypt-and-MAC (RFC 4253 6.3/6.4) and the plaintext phase -------------------------
+
+
+class _EamSealer(_MacKeyed):
+    """MAC over seq || plaintext packet, then the whole packet (length included) is encrypted."""
+
+    aad_len = 0
+
+    def seal(self, seq: int, packet: Buffer) -> bytes:
+        return self._ctx.update(packet) + self._tag(seq, packet)
+
+
+class _EamOpener(_MacKeyed):
     """Decrypts the first block to learn the length, then the rest; MAC over the plaintext."""
 
     def __init__(self, ctx: _StreamContext, block_size: int, mac: _KeyedMac, mac_len: int) -> None:
-        self._ctx = ctx
-        self._mac = mac
+        super().__init__(ctx, block_size, mac, mac_len)
         self._first = b""
-        self.block_size = self.header_len = block_size
-        self.mac_len = mac_len
+        self.header_len = block_size
 
     def packet_length(self, seq: int, header: Buffer) -> int:
         first = self._ctx.update(header)
@@ -301,11 +311,7 @@ class _EamOpener:
         end = len(wire) - self.mac_len
         first = self._first
         rest = self._ctx.update(wire[self.block_size : end])
-        h = self._mac.copy()
-        h.update(_U32.pack(seq))
-        h.update(first)
-        h.update(rest)
-        if not compare_digest(h.finalize()[: self.mac_len], wire[end:]):
+        if not compare_digest(self._tag(seq, first, rest), wire[end:]):
             raise MacError(f"MAC mismatch on packet {seq}")
         return first[4:] + rest
 
@@ -313,38 +319,22 @@ class _EamOpener:
 # -- encrypt-then-MAC (-etm@openssh.com, OpenSSH PROTOCOL 1.7) --------------------------------
 
 
-class _EtmSealer:
+class _EtmSealer(_MacKeyed):
     """The length stays in clear; the MAC covers seq || length || ciphertext."""
 
     aad_len = 4
-
-    def __init__(self, ctx: _StreamContext, block_size: int, mac: _KeyedMac, mac_len: int) -> None:
-        self._ctx = ctx
-        self._mac = mac
-        self.block_size = block_size
-        self.mac_len = mac_len
 
     def seal(self, seq: int, packet: Buffer) -> bytes:
         view = memoryview(packet)
         header = bytes(view[:4])
         body = self._ctx.update(view[4:])
-        h = self._mac.copy()
-        h.update(_U32.pack(seq))
-        h.update(header)
-        h.update(body)
-        return b"".join((header, body, h.finalize()[: self.mac_len]))
+        return b"".join((header, body, self._tag(seq, header, body)))
 
 
-class _EtmOpener:
+class _EtmOpener(_MacKeyed):
     """Verifies the MAC over the ciphertext before decrypting anything."""
 
     header_len = 4
-
-    def __init__(self, ctx: _StreamContext, block_size: int, mac: _KeyedMac, mac_len: int) -> None:
-        self._ctx = ctx
-        self._mac = mac
-        self.block_size = block_size
-        self.mac_len = mac_len
 
     def packet_length(self, seq: int, header: Buffer) -> int:
         length: int = _U32.unpack_from(header)[0]
@@ -355,10 +345,7 @@ class _EtmOpener:
 
     def open(self, seq: int, wire: memoryview) -> bytes:
         end = len(wire) - self.mac_len
-        h = self._mac.copy()
-        h.update(_U32.pack(seq))
-        h.update(wire[:end])
-        if not compare_digest(h.finalize()[: self.mac_len], wire[end:]):
+        if not compare_digest(self._tag(seq, wire[:end]), wire[end:]):
             raise MacError(f"MAC mismatch on packet {seq}")
         return self._ctx.update(wire[4:end])
 
