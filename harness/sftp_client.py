@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from harness.sftp_session import (
     WritePipeline,
 )
 from harness.ssh.errors import SSHException
+from harness.ssh.sftp import attributes as _attributes
 from harness.ssh.sftp import constants as c
 from harness.ssh.sftp import packets as p
 from harness.ssh.sftp.attributes import SFTPAttributes
@@ -35,6 +37,9 @@ from harness.ssh.sftp.constants import PacketType as T
 from harness.ssh.sftp.errors import SFTPError
 from harness.ssh.sftp.protocol import Response
 from harness.ssh.wire.message import Message
+
+# The facade owns the clock: str(SFTPAttributes) shows the time of day for recent files, as ls does.
+_attributes.wall_clock = time.time
 
 if TYPE_CHECKING:
     from harness.channel import Channel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 from typing import Any
 
 import pytest
@@ -276,6 +277,15 @@ def test_attrs_display_like_ls() -> None:
     assert text.endswith(" prog")
     assert str(SFTPAttributes(st_mode=0o41777)).startswith("drwxrwxrwt")
     assert "size=12" in repr(attrs) and "'prog'" in repr(attrs)
+
+
+def test_ls_line_shows_the_time_for_recent_files_and_the_year_otherwise() -> None:
+    """The core reads no clock: "recent" is judged against the ``now`` it is given."""
+    attrs = SFTPAttributes(st_size=1, st_mode=0o100644, st_mtime=1_700_000_000)
+    attrs.filename = "f"
+    recent, old, unknown = attrs.ls_line(1_700_000_060), attrs.ls_line(1_800_000_000), attrs.ls_line(None)
+    assert re.search(r" \d\d:\d\d ", recent), recent
+    assert " 2023 " in old and " 2023 " in unknown, (old, unknown)
 
 
 # -- status codes ------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ cannot disagree with the fields.
 from __future__ import annotations
 
 import stat as stat_module
-import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from harness.ssh.errors import DecodeError
@@ -22,6 +23,9 @@ _U32_MAX = 0xFFFFFFFF
 _U64_MAX = 0xFFFFFFFFFFFFFFFF
 # ls -l shows the year instead of the time for files older than about six months (as ls does).
 _SIX_MONTHS = 15_552_000
+# The wall clock that "recent" is measured against. The core reads no clock (DESIGN.md), so the
+# facade (harness.sftp_client) installs ``time.time`` here; without one, every date shows its year.
+wall_clock: Callable[[], float] | None = None
 
 
 class SFTPAttributes:
@@ -163,7 +167,12 @@ class SFTPAttributes:
         return f"<SFTPAttributes{name}: [{' '.join(parts)}]>"
 
     def __str__(self) -> str:
-        """A ``ls -l`` style line (paramiko's format)."""
+        """A ``ls -l`` style line (paramiko's format), recent files judged by :data:`wall_clock`."""
+        return self.ls_line(wall_clock() if wall_clock is not None else None)
+
+    def ls_line(self, now: float | None) -> str:
+        """The ``ls -l`` line as seen at time ``now``: the time of day for files within six months
+        of it, the year otherwise (and always the year when ``now`` is None). Local time zone."""
         mode = self.st_mode
         if mode is not None:
             kind = _KIND_CHARS.get(stat_module.S_IFMT(mode), "?")
@@ -176,9 +185,8 @@ class SFTPAttributes:
         if self.st_mtime is None or self.st_mtime == _U32_MAX:
             date = "(unknown date)"
         else:
-            local = time.localtime(self.st_mtime)
-            recent = abs(time.time() - self.st_mtime) <= _SIX_MONTHS
-            date = time.strftime("%d %b %H:%M" if recent else "%d %b %Y", local)
+            recent = now is not None and abs(now - self.st_mtime) <= _SIX_MONTHS
+            date = datetime.fromtimestamp(self.st_mtime).strftime("%d %b %H:%M" if recent else "%d %b %Y")
         return (f"{ks}   1 {self.st_uid or 0:<8d} {self.st_gid or 0:<8d} {self.st_size or 0:8d} "
                 f"{date:<12} {self.filename}")  # fmt: skip
 
