@@ -112,7 +112,7 @@ FEED_WHOLE, FEED_BYTES, FEED_CHUNKS = 0, 1, 2
 # cost of the packet and connection targets, the largest part of both.
 BYTEWISE_LIMIT = 64
 # Past that point chunks are at least this long (split points still fall anywhere).
-MIN_LATE_CHUNK = 16
+MIN_LATE_CHUNK = 64
 
 
 def chunked(data: bytes, mode: int, sizes: bytes = b"") -> Iterator[bytes]:

@@ -39,6 +39,7 @@ import sys
 import types
 
 from harness.fuzz.common import (
+    BYTEWISE_LIMIT,
     FEED_BYTES,
     FEED_CHUNKS,
     FEED_WHOLE,
@@ -205,6 +206,7 @@ class _Session:
         """Feed ``data`` in the chosen chunking; False once the protocol raised its error."""
         proto = self.proto
         cycle = [1 + b for b in self.sizes] or [7]
+        fed = 0
         for i, chunk in enumerate(chunked(data, self.feed_mode, self.sizes)):
             try:
                 if self.buffer_protocol:
@@ -214,9 +216,12 @@ class _Session:
                         buf = proto.get_buffer()
                         if not len(buf):
                             raise OracleViolation("get_buffer() returned an empty buffer")
-                        n = min(len(buf), len(view), step)
+                        # Small steps only near the start, as chunked() does: past that, a step
+                        # of one byte through a 32 KiB DATA reply costs 32,768 calls per input.
+                        n = min(len(buf), len(view), step if fed < BYTEWISE_LIMIT else len(view))
                         buf[:n] = view[:n]
                         view = view[n:]
+                        fed += n
                         proto.buffer_updated(n)
                 else:
                     proto.receive_data(chunk)

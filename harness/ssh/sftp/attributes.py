@@ -19,6 +19,10 @@ from harness.ssh.sftp.constants import KNOWN_ATTR_FLAGS, AttrFlag
 from harness.ssh.wire.codec import Reader, Writer
 from harness.ssh.wire.fields import Kind
 
+# The ATTRS flag bits as plain ints: ``int & IntFlag`` dispatches to IntFlag's Python-level
+# __rand__, several times per ATTRS, on every listing entry and every stat reply.
+_SIZE, _UIDGID, _PERMISSIONS = int(AttrFlag.SIZE), int(AttrFlag.UIDGID), int(AttrFlag.PERMISSIONS)
+_ACMODTIME, _EXTENDED = int(AttrFlag.ACMODTIME), int(AttrFlag.EXTENDED)
 _U32_MAX = 0xFFFFFFFF
 _U64_MAX = 0xFFFFFFFFFFFFFFFF
 # ls -l shows the year instead of the time for files older than about six months (as ls does).
@@ -64,35 +68,35 @@ class SFTPAttributes:
         """The ATTRS flags word these fields encode to."""
         flags = 0
         if self.st_size is not None:
-            flags |= AttrFlag.SIZE
+            flags |= _SIZE
         if self.st_uid is not None or self.st_gid is not None:
-            flags |= AttrFlag.UIDGID
+            flags |= _UIDGID
         if self.st_mode is not None:
-            flags |= AttrFlag.PERMISSIONS
+            flags |= _PERMISSIONS
         if self.st_atime is not None or self.st_mtime is not None:
-            flags |= AttrFlag.ACMODTIME
+            flags |= _ACMODTIME
         if self.attr:
-            flags |= AttrFlag.EXTENDED
+            flags |= _EXTENDED
         return int(flags)
 
     def write(self, w: Writer) -> None:
         """Encode; a half-set pair (uid without gid, atime without mtime) is a caller error."""
         flags = self.flags
         w.uint32(flags)
-        if flags & AttrFlag.SIZE:
+        if flags & _SIZE:
             w.uint64(_check(self.st_size, _U64_MAX, "st_size"))
-        if flags & AttrFlag.UIDGID:
+        if flags & _UIDGID:
             if self.st_uid is None or self.st_gid is None:
                 raise ValueError("st_uid and st_gid must be set together (one UIDGID field on the wire)")
             w.uint32(_check(self.st_uid, _U32_MAX, "st_uid")).uint32(_check(self.st_gid, _U32_MAX, "st_gid"))
-        if flags & AttrFlag.PERMISSIONS:
+        if flags & _PERMISSIONS:
             w.uint32(_check(self.st_mode, _U32_MAX, "st_mode"))
-        if flags & AttrFlag.ACMODTIME:
+        if flags & _ACMODTIME:
             if self.st_atime is None or self.st_mtime is None:
                 raise ValueError("st_atime and st_mtime must be set together (one ACMODTIME field on the wire)")
             w.uint32(_check(int(self.st_atime), _U32_MAX, "st_atime"))
             w.uint32(_check(int(self.st_mtime), _U32_MAX, "st_mtime"))
-        if flags & AttrFlag.EXTENDED:
+        if flags & _EXTENDED:
             w.uint32(len(self.attr))
             for key, value in self.attr.items():
                 w.string(key).string(value)
@@ -110,17 +114,17 @@ class SFTPAttributes:
         if unknown:
             raise DecodeError(f"ATTRS flags 0x{flags:08x} have bits 0x{unknown:08x} that version 3 does not define")
         attrs = cls()
-        if flags & AttrFlag.SIZE:
+        if flags & _SIZE:
             attrs.st_size = r.uint64()
-        if flags & AttrFlag.UIDGID:
+        if flags & _UIDGID:
             attrs.st_uid = r.uint32()
             attrs.st_gid = r.uint32()
-        if flags & AttrFlag.PERMISSIONS:
+        if flags & _PERMISSIONS:
             attrs.st_mode = r.uint32()
-        if flags & AttrFlag.ACMODTIME:
+        if flags & _ACMODTIME:
             attrs.st_atime = r.uint32()
             attrs.st_mtime = r.uint32()
-        if flags & AttrFlag.EXTENDED:
+        if flags & _EXTENDED:
             count = r.uint32()
             if count * 8 > r.remaining():  # each pair is at least two empty strings
                 raise DecodeError(f"ATTRS extended count {count} exceeds what {r.remaining()} bytes hold")
@@ -223,6 +227,8 @@ class _Attrs(Kind):
     @property
     def default(self) -> SFTPAttributes:  # type: ignore[override]
         return SFTPAttributes()
+
+    plain_read = staticmethod(SFTPAttributes.read)  # needs nothing but the reader: the fast decode path
 
     def read(self, r: Reader, values: dict[str, Any]) -> SFTPAttributes:
         return SFTPAttributes.read(r)
