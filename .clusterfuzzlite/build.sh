@@ -3,8 +3,11 @@
 #
 # compile_python_fuzzer (from base-builder-python) packages each script with PyInstaller into
 # $OUT/<name>; the targets find their recorded transcripts (connection phases) next to the
-# package, so corpus/transcripts is bundled as data. Seed corpora and the dictionary go next
-# to each fuzzer under the names libFuzzer-based infrastructure looks for.
+# package, so corpus/transcripts is bundled as data. The harness sources are bundled too:
+# PyInstaller ships only bytecode, named relative to the bundle, and the targets recompile a few
+# oracle functions from source (harness.fuzz.common.uninstrument); it also puts source lines in
+# tracebacks. Seed corpora and the dictionary go next to each fuzzer under the names
+# libFuzzer-based infrastructure looks for. Checked locally by scripts/cfl-build-check.sh.
 
 pip3 install --no-cache-dir .
 
@@ -13,6 +16,7 @@ for fuzzer in harness/fuzz/fuzz_*.py; do
   target=${name#fuzz_}
   compile_python_fuzzer "$fuzzer" \
     --add-data "corpus/transcripts:corpus/transcripts" \
+    --add-data "harness:harness" \
     --hidden-import cryptography.hazmat.primitives.serialization.ssh
   if [ -d "corpus/$target" ]; then
     (cd "corpus/$target" && zip -q -r "$OUT/${name}_seed_corpus.zip" .)
