@@ -40,6 +40,10 @@ SFTP_SERVER_PATHS = ("/usr/lib/openssh/sftp-server", "/usr/lib/sftp-server", "/u
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # Bytes read from a local process or socket per channel write.
 PUMP_CHUNK = 32768
+# How long a command's thread waits for a Dropbear client's CHANNEL_CLOSE after ours (see
+# CommandRunner._wake_dropbear_client): a client may still be writing out what we sent, but a
+# thread must not wait forever; the wait also ends as soon as the connection does.
+DROPBEAR_CLOSE_WAIT = 3600.0
 # Past connections a Listener remembers for inspection (Listener.served): enough for a test
 # module's connections, small enough that a long-running server's memory stays flat.
 SERVED_HISTORY = 64
@@ -152,6 +156,28 @@ class CommandRunner:
                 pass
         finally:
             chan.close()
+            self._wake_dropbear_client()
+
+    def _wake_dropbear_client(self) -> None:
+        """Send one SSH_MSG_IGNORE once a Dropbear client has answered our CHANNEL_CLOSE.
+
+        Why: dbclient (2020.81 to 2025.89) asks "no channels left? then exit" before it services
+        its channels in each turn of its main loop. When our CLOSE reaches it while it still has
+        received data to write to its stdout, it finishes writing in that later step, answers
+        CLOSE, removes the channel and goes back to select() with nothing left to wake it: its
+        timeout is the 8-hour rekey timer, so the client hangs with all data delivered (seen as
+        an intermittent stall of 64 MiB transfers into a slow pipe). Any packet from us wakes it,
+        it sees no channels and exits with the command's status. IGNORE is allowed at any time
+        (RFC 4253 11.2) and changes nothing else.
+        """
+        transport = self.channel.transport
+        if not (transport.remote_version or "").startswith("SSH-2.0-dropbear"):
+            return
+        try:
+            transport._wait(lambda: self.channel.closed, DROPBEAR_CLOSE_WAIT, "the client's CHANNEL_CLOSE")
+            transport.send_ignore()
+        except Exception as exc:  # the connection ended first: nothing left to wake
+            log.debug("no wake-up for the Dropbear client: %s", exc)
 
     def _run_pipes(self, env: dict[str, str]) -> None:
         chan = self.channel

@@ -202,3 +202,22 @@ def test_dbclient_password_and_bulk(served: Served, client: str, record_property
                    env={"DROPBEAR_PASSWORD": PASSWORD})  # fmt: skip
     assert (r.returncode, r.stdout) == (0, b"pw\n"), r.stderr
     _bulk(served, client, f"dbclient -p {served.port} -i {MOUNT}/db_ed25519 {USER}@127.0.0.1 cat", record_property)
+
+
+@pytest.mark.parametrize("client", DB_CLIENTS)
+def test_dbclient_exits_when_close_arrives_before_its_output_is_written(served: Served, client: str) -> None:
+    """dbclient must exit although our CHANNEL_CLOSE reaches it while it still holds output.
+
+    The reader takes 200000 bytes, then pauses 1 s; the last 80 KiB (a 64 KiB pipe plus 16 KiB
+    held by dbclient, inside its window) are sent, with EOF, exit-status and CLOSE, during that
+    pause. dbclient writes them out afterwards and then waits in select() with nothing to wake
+    it: without our server's IGNORE after its CLOSE (serve.CommandRunner._wake_dropbear_client)
+    it hangs for hours, against sshd and Dropbear's own server too (docs/PEERS.md).
+    """
+    reader = "(dd of=/dev/null bs=1000 count=200 iflag=fullblock 2>/dev/null; sleep 1; wc -c)"
+    command = f"dbclient -p {served.port} -i {MOUNT}/db_ed25519 {USER}@127.0.0.1 'head -c 281920 /dev/zero; exit 7'"
+    # dbclient's exit status (the command's 7) goes to stderr: the pipeline's status is the reader's.
+    r = run_client(client, ["-c", f"{{ {command}; echo dbclient-status=$? >&2; }} | {reader}"], served.share,
+                   binary="/bin/sh", timeout=30)  # fmt: skip
+    assert r.stdout == b"81920\n", r.stderr[-500:]
+    assert b"dbclient-status=7" in r.stderr, r.stderr[-500:]
