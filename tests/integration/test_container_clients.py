@@ -116,7 +116,7 @@ def _supported(client: str, what: str) -> tuple[str, ...]:
 
 
 _OPTION = {"kex": "KexAlgorithms", "key_types": "HostKeyAlgorithms", "ciphers": "Ciphers", "digests": "MACs"}
-_QUERY = {"kex": "kex", "key_types": "key", "ciphers": "cipher", "digests": "mac"}
+_QUERY = {"kex": "kex", "key_types": "key-sig", "ciphers": "cipher", "digests": "mac"}  # key-sig lists rsa-sha2-*
 CASES = [(client, cat, alg) for client in SSH_CLIENTS for cat in _OPTION for alg in ALGORITHM_CATEGORIES[cat]
          if alg != "ssh-dss"]  # fmt: skip
 

@@ -119,7 +119,7 @@ def _ssh_q(what: str) -> list[str]:
 
 
 _SSH_OPTION = {"kex": "KexAlgorithms", "key_types": "HostKeyAlgorithms", "ciphers": "Ciphers", "digests": "MACs"}
-_SSH_QUERY = {"kex": "kex", "key_types": "key", "ciphers": "cipher", "digests": "mac"}
+_SSH_QUERY = {"kex": "kex", "key_types": "key-sig", "ciphers": "cipher", "digests": "mac"}  # key-sig lists rsa-sha2-*
 OPENSSH_CASES = [
     (cat, alg)
     for cat, q in _SSH_QUERY.items()
