@@ -91,6 +91,17 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number above zero, with a message that says so."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above zero: {value}")
+    return value
+
+
 def _serve(args: argparse.Namespace) -> int:
     import getpass
     import signal
@@ -116,7 +127,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{args.authorized_keys}: {exc}", file=sys.stderr)
         return 2
     config = ServeConfig(username=args.user or getpass.getuser(), password=args.password, authorized_keys=authorized,
-                         cwd=args.cwd, all_algorithms=args.all_algorithms)  # fmt: skip
+                         cwd=args.cwd, all_algorithms=args.all_algorithms,
+                         rekey_bytes=args.rekey_bytes)  # fmt: skip
     listener = Listener(keys, config, host=args.listen, port=args.port, moduli=args.moduli).start()
     print(f"serving SSH on {listener.address[0]}:{listener.address[1]} for user {config.username}", flush=True)
     stop = threading.Event()
@@ -186,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--moduli", help="moduli file for diffie-hellman-group-exchange (default /etc/ssh/moduli)")
     p.add_argument("--cwd", help="working directory for commands and sftp")
     p.add_argument("--all-algorithms", action="store_true", help="offer legacy algorithms too (interop testing)")
+    p.add_argument("--rekey-bytes", type=_positive_int, metavar="N",
+                   help="start a key re-exchange after N bytes either way (tests a client's rekeying)")  # fmt: skip
     p.set_defaults(func=_serve)
     p = sub.add_parser("run", help="the scenario matrix (scenarios x peers) with JSON, Markdown, HTML, JUnit reports")
     from harness.scenario.run import add_arguments as add_run_arguments

@@ -174,7 +174,7 @@ class CommandRunner:
         if not (transport.remote_version or "").startswith("SSH-2.0-dropbear"):
             return
         try:
-            transport._wait(lambda: self.channel.closed, DROPBEAR_CLOSE_WAIT, "the client's CHANNEL_CLOSE")
+            transport.wait_until(lambda: self.channel.closed, DROPBEAR_CLOSE_WAIT, "the client's CHANNEL_CLOSE")
             transport.send_ignore()
         except Exception as exc:  # the connection ended first: nothing left to wake
             log.debug("no wake-up for the Dropbear client: %s", exc)
@@ -597,7 +597,7 @@ def key_exchanges(transport: Any) -> int:
     Counted by the transport from the core's KexComplete events, whichever side started them, so
     a test can tell from the server side that a client really went through re-exchanges.
     """
-    return int(transport._kex_done)
+    return transport.key_exchanges
 
 
 def load_authorized_keys(path: str | Path) -> list[Any]:

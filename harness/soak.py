@@ -104,7 +104,7 @@ def client_to_sshd(info: Any, total: int, rekeys: int, timeout: float = 300.0) -
         while data := chan.recv(4096):
             out += data
         status = chan.recv_exit_status()
-        kex = t._kex_done - 1
+        kex = t.key_exchanges - 1
     finally:
         t.close()
     remote = out.split()[0].decode() if out.split() else ""
@@ -225,7 +225,7 @@ def ssh_to_our_server(workdir: Path, total: int, rekeys: int, timeout: float = 6
         assert proc.returncode == 0, f"ssh exited with {proc.returncode}: {b''.join(err_box)[-500:]!r}"
         remote = out.split()[0].decode() if out.split() else ""
         assert remote == local.hexdigest(), f"remote digest {remote} != local {local.hexdigest()}"
-        kex = max((t._kex_done for t in server.listener.transports), default=0) - 1
+        kex = max((t.key_exchanges for t in server.listener.transports), default=0) - 1
         assert kex >= rekeys, f"our server ran only {kex} key re-exchanges, expected >= {rekeys}"
     finally:
         close_listener(server.listener)

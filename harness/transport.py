@@ -131,6 +131,16 @@ class Transport:
             err = driver.error
             raise err if isinstance(err, SSHException) else SSHException(str(err))
 
+    @property
+    def key_exchanges(self) -> int:
+        """Completed key exchanges, the first included (re-exchanges = this - 1), whoever started them."""
+        return self._kex_done
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float | None = None, what: str = "condition") -> None:
+        """Block until ``predicate()`` holds (checked whenever the connection changes) or raise
+        SSHException after ``timeout`` seconds (default: ``default_timeout``) naming ``what``."""
+        self._wait(predicate, timeout, what)
+
     def _wait(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
         if self._driver is None:
             raise SSHException("transport not started")
