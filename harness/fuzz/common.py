@@ -168,7 +168,9 @@ def uninstrument(*functions: Callable[..., Any]) -> None:
         fn = inspect.unwrap(fn)
         filename = fn.__code__.co_filename
         if filename not in compiled:
-            with open(filename, encoding="utf-8") as fh:
+            # A PyInstaller bundle (OSS-Fuzz) names modules relative to its directory, where
+            # .clusterfuzzlite/build.sh puts the sources; elsewhere _MEIPASS is unset.
+            with open(os.path.join(getattr(sys, "_MEIPASS", ""), filename), encoding="utf-8") as fh:
                 compiled[filename] = compile(fh.read(), filename, "exec", dont_inherit=True)
         plain = _find_code(compiled[filename], fn.__code__.co_qualname)
         if plain is None or plain.co_freevars != fn.__code__.co_freevars:
