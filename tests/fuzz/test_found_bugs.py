@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import struct
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -92,3 +93,12 @@ def test_short_pem_iv_is_a_bad_key_file_not_a_library_panic() -> None:
     assert b"Proc-Type: 4,ENCRYPTED" in data
     with pytest.raises(private.BadKeyFile, match="IV"):
         private.load_private_key(data, "fuzz")
+
+
+def test_dsa_key_file_with_invalid_domain_parameters_is_a_bad_key_file() -> None:
+    """cryptography loads a PEM DSA key with a 161-bit q; building its public half raised ValueError."""
+    path = Path(__file__).resolve().parents[2] / "corpus" / "regressions" / "keys" / "crash-22a01d6c66"
+    data = path.read_bytes()
+    password = "fuzz" if data[1] & 1 else None
+    with pytest.raises(private.BadKeyFile, match="public half"):
+        private.load_private_key(data[2:], password)
