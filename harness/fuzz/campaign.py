@@ -27,7 +27,7 @@ from pathlib import Path
 
 from harness.fuzz import TARGETS
 from harness.fuzz.common import ARGV0_ENV
-from harness.fuzz.minimize import Finding, minimize, reproduce, target_function
+from harness.fuzz.minimize import Finding, hang_location, minimize, reproduce, target_function
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpus"
@@ -263,14 +263,20 @@ def triage(target: str, artifact: Path, origin: str) -> Path | None:
         small = minimize(fn, data)
         return write_regression(target, small, reproduce(fn, small) or finding, "crash", origin)
     # Timeouts and OOMs: measure in a subprocess (the input may never finish), keep the raw input.
+    # The subprocess dumps its stack once the input has run for the per-input timeout, which
+    # names where it hangs: the regression's signature, so two different hangs stay two findings.
     started = time.monotonic()
     try:
-        subprocess.run([sys.executable, "-m", "harness.fuzz.campaign", "--one", target, str(artifact)],
-                       timeout=120, capture_output=True, cwd=ROOT)  # fmt: skip
+        done = subprocess.run([sys.executable, "-m", "harness.fuzz.campaign", "--one", target, str(artifact)],
+                              timeout=120, capture_output=True, text=True, cwd=ROOT)  # fmt: skip
         took = f"{time.monotonic() - started:.1f}s in a fresh process"
-    except subprocess.TimeoutExpired:
+        stack = done.stderr
+    except subprocess.TimeoutExpired as exc:
         took = "more than 120s (killed)"
-    return write_regression(target, data, None, kind, origin, f"Replaying it took {took}.")
+        stack = exc.stderr.decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+    location = hang_location(stack)
+    finding = None if location == "-" else Finding(f"{kind} in {location}", kind, location, stack[-4000:])
+    return write_regression(target, data, finding, kind, origin, f"Replaying it took {took}.")
 
 
 # -- replay ---------------------------------------------------------------------------------------------
@@ -366,7 +372,14 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m harness.fuzz.campaign --one TARGET FILE``: run one input (used for timeouts)."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) == 3 and args[0] == "--one":
-        target_function(args[1])(Path(args[2]).read_bytes())
+        import faulthandler
+
+        fn = target_function(args[1])
+        data = Path(args[2]).read_bytes()
+        # A hanging input prints where it is stuck (stderr) and the process ends: triage reads it.
+        faulthandler.dump_traceback_later(INPUT_TIMEOUT, exit=True)
+        fn(data)
+        faulthandler.cancel_dump_traceback_later()
         return 0
     print("usage: python -m harness.fuzz.campaign --one TARGET FILE (campaigns: `harness fuzz`)")
     return 2

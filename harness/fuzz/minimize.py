@@ -10,6 +10,7 @@ atheris, runs in the test environment, and gives the same result every time.
 from __future__ import annotations
 
 import importlib
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,23 @@ def _location(exc: BaseException) -> str:
     frame = inside[-1]
     rel = frame.filename[len(_HARNESS) - len("harness") :] if frame.filename.startswith(_HARNESS) else frame.filename
     return f"{rel}:{frame.lineno} in {frame.name}"
+
+
+_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+) in (\S+)', re.MULTILINE)
+
+
+def hang_location(stack_dump: str) -> str:
+    """Where a hanging input was stuck, from a faulthandler dump (most recent call first): the
+    innermost frame in the code under test, as :func:`_location` names it; "-" if none.
+
+    Why: a timeout has no exception to sign, and without a location every hang of a target had
+    the same signature, so the campaign filed the second, different hang as already known.
+    """
+    frames = _FRAME.findall(stack_dump)
+    for filename, lineno, name in frames:
+        if filename.startswith(_HARNESS) and not filename.startswith(_FUZZ):
+            return f"{filename[len(_HARNESS) - len('harness') :]}:{lineno} in {name}"
+    return "-"
 
 
 def reproduce(fn: Callable[[bytes], None], data: bytes) -> Finding | None:

@@ -13,7 +13,7 @@ import pytest
 
 from harness.cli import main as cli_main
 from harness.fuzz import TARGETS, campaign, fuzz_codec, fuzz_connection
-from harness.fuzz.minimize import minimize, reproduce
+from harness.fuzz.minimize import hang_location, minimize, reproduce
 
 from .strategies import all_message_classes, seed_files
 
@@ -96,3 +96,23 @@ def test_campaign_runs_under_libfuzzer(tmp_path: Path) -> None:
     log = (tmp_path / "fuzz.log").read_text()
     assert "Instrumenting harness.ssh.wire.codec" in log
     assert "Done 3000 runs" in log
+
+
+def test_a_hang_is_signed_by_where_it_hangs() -> None:
+    """A real faulthandler dump from a process stuck inside harness code names that frame, so
+    two different hangs of one target are two regressions, not one (campaign triage)."""
+    script = (
+        "import faulthandler, threading\n"
+        "from harness.ssh.wire import codec\n"
+        "faulthandler.dump_traceback_later(0.5, exit=True)\n"
+        "class Endless(bytes):  # a value whose decode never returns: the hang is in codec's frame\n"
+        "    def decode(self, *a):\n"
+        "        threading.Event().wait()\n"
+        "codec.decode_name_list(Endless(b'a'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    assert "Timeout" in done.stderr, done.stderr
+    location = hang_location(done.stderr)
+    assert location.startswith("harness/ssh/wire/codec.py:") and location.endswith(" in decode_name_list"), location
+    assert hang_location("no stack here") == "-"

@@ -25,10 +25,8 @@ import base64
 import binascii
 import hashlib
 import hmac
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from harness.ssh.errors import DecodeError, HostKeyMismatch
@@ -63,10 +61,33 @@ def hash_host(token: str, salt: bytes) -> str:
     return f"|{HASH_MAGIC}|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
 
 
-@lru_cache(maxsize=512)
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.compile("".join(parts), re.DOTALL)
+def wildcard_match(pattern: str, name: str) -> bool:
+    """``*`` (any run) and ``?`` (one character) matching, in time linear in len(pattern) * len(name).
+
+    Why not a regular expression: translating ``*`` to ``.*`` backtracks exponentially on a
+    pattern with many stars that almost matches (a known_hosts line of ``*a*a*a...`` took
+    minutes for one lookup; found by the keys fuzz target, corpus/regressions/keys/). This is the
+    greedy matcher that only ever backtracks to the last star.
+    """
+    p = n = 0
+    star = -1
+    mark = 0
+    while n < len(name):
+        if p < len(pattern) and pattern[p] in ("?", name[n]):
+            p += 1
+            n += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, mark = p, n
+            p += 1
+        elif star >= 0:
+            p = star + 1
+            mark += 1
+            n = mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
 
 
 def match_patterns(name: str, patterns: tuple[str, ...]) -> bool:
@@ -76,7 +97,7 @@ def match_patterns(name: str, patterns: tuple[str, ...]) -> bool:
     for pattern in patterns:
         negated = pattern.startswith("!")
         body = pattern[1:] if negated else pattern
-        if _pattern_regex(body.lower()).fullmatch(name):
+        if wildcard_match(body.lower(), name):
             if negated:
                 return False
             positive = True
