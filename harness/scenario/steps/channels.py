@@ -75,6 +75,13 @@ class Request(Step):
         msg = copy.copy(self.message)
         msg.want_reply = self.expect is not None and msg.want_reply
         cid = ctx.channels[self.name]
+        chan = conn.channels.channels.get(cid)
+        if chan is None or chan.close_received:
+            # The peer closed the channel first (Dropbear closes an idle fresh session when
+            # another channel's event comes in): the request cannot be sent, let alone succeed.
+            wanted = f"CHANNEL_{'SUCCESS' if self.expect else 'FAILURE'}" if self.expect is not None else "no reply"
+            raise StepFailure(f"{ctx.step_label}: the peer closed channel {self.name!r} before {msg.NAME} was "
+                              f"sent; expected {wanted} for {msg.NAME} (phase: {ctx.phase()})")  # fmt: skip
         conn.channels.send_request(cid, msg)
         ctx.flush()
         if self.expect is None or not msg.want_reply:
