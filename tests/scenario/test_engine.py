@@ -10,7 +10,19 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.scenario import Expect, ExpectClose, ExpectNothing, Handshake, OneOf, Scenario, Send, m
+from harness.scenario import (
+    Exec,
+    Expect,
+    ExpectClose,
+    ExpectNothing,
+    Handshake,
+    Login,
+    OneOf,
+    OpenChannel,
+    Scenario,
+    Send,
+    m,
+)
 from harness.scenario.execute import FAIL, PASS, XFAIL, XPASS, classify, run_one
 from harness.scenario.expectations import Expectation, ExpectationError, Expectations, parse_expectations
 from harness.scenario.model import discover
@@ -192,3 +204,14 @@ def test_match_may_list_alternatives() -> None:
     assert table["kex/x"].match == ("A", "B")
     with pytest.raises(ExpectationError, match="list of non-empty strings"):
         parse_expectations('["kex/x"]\nstatus = "xfail"\nreason = "r"\nmatch = []\n', "p.toml")
+
+
+def test_request_on_a_channel_the_peer_closed_says_so(server) -> None:  # type: ignore[no-untyped-def]
+    """The peer closed the channel before our request: a StepFailure that says so, not a harness error."""
+    sc = _scenario("t/closed", timeout=5.0, steps=[Login(), OpenChannel("ch"), Exec("true", "ch"),
+                                                     Expect(m.ChannelClose), Exec("true", "ch")])  # fmt: skip
+    result = run_one(sc, "t/closed", {}, server, 1, None)
+    assert result.status == FAIL
+    assert "the peer closed channel 'ch' before CHANNEL_REQUEST[exec] was sent" in result.message, result.message
+    assert "expected CHANNEL_SUCCESS for CHANNEL_REQUEST[exec]" in result.message
+    assert "harness error" not in result.message
