@@ -309,10 +309,11 @@ def client_settings(binary: SftpBinary) -> dict[str, str]:
     import asyncssh
     import paramiko
 
-    from harness.sftp_session import PIPELINE_BYTES
+    from harness.sftp_session import READ_PIPELINE_BYTES, WRITE_PIPELINE_BYTES
 
     return {
-        "harness": f"server limits (255 KiB on 9.2), {PIPELINE_BYTES // MiB} MiB in flight",
+        "harness": f"server limits (255 KiB on 9.2), {READ_PIPELINE_BYTES // MiB} MiB of reads / "
+                   f"{WRITE_PIPELINE_BYTES // MiB} MiB of writes in flight",
         "paramiko": f"paramiko {paramiko.__version__} defaults: 32 KiB reads (prefetch), 32 KiB pipelined writes",
         "asyncssh": f"asyncssh {asyncssh.__version__} defaults: block size from server limits, 128 requests",
         "sftp": f"{binary.version()} defaults (-B/-R unset), batch mode, one process per transfer, login subtracted",
