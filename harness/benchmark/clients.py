@@ -20,10 +20,31 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BLOCK = 1 << 20
 ZERO_BLOCK = bytes(BLOCK)
 TIMEOUT = 120.0
+
+
+def run_measured(argv: list[str], env: dict[str, str], stdin: Any, what: str) -> tuple[float, float]:
+    """Run a client binary to completion: (wall seconds, CPU seconds of it and the children it reaped).
+
+    ``os.wait4`` gives the child's rusage including its own reaped children (``sftp`` waits for
+    its ``ssh``), which ``resource.getrusage(RUSAGE_CHILDREN)`` would mix with every other child
+    of this process. A non-zero exit raises with the tail of its stderr.
+    """
+    w0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - w0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read() if proc.stderr else b""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} exited with {proc.returncode}: {err.decode(errors='replace')[-400:]}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 @dataclass(frozen=True)
@@ -400,20 +421,11 @@ class OpenSSH:
         env = {"HOME": str(self.home), "PATH": "/usr/bin:/bin", "LANG": "C"}
         stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL  # noqa: SIM115
         try:
-            w0 = time.perf_counter()
-            proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-            _, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter() - w0
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            err = proc.stderr.read() if proc.stderr else b""
-            if proc.stderr:
-                proc.stderr.close()
+            wall, cpu = run_measured(argv, env, stdin, "ssh")
         finally:
             if stdin_path:
                 stdin.close()  # type: ignore[union-attr]
-        if proc.returncode != 0:
-            raise RuntimeError(f"ssh exited with {proc.returncode}: {err.decode(errors='replace')[-400:]}")
-        return wall, usage.ru_utime + usage.ru_stime, proc.returncode
+        return wall, cpu, 0
 
     def bulk(self, target: Target, algs: Algorithms, direction: str, size: int,
              probe: Callable[[], None] = lambda: None) -> Sample:  # fmt: skip

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.benchmark.clients import BULK_KEX, CIPHERS, AsyncSSH, Ours, Paramiko, Target, Unsupported
+from harness.benchmark.clients import BULK_KEX, CIPHERS, AsyncSSH, Ours, Paramiko, Target, Unsupported, run_measured
 
 MiB = 1 << 20
 SFTP_ALGS = CIPHERS[0]  # aes128-gcm@openssh.com: the one fast AEAD every client has
@@ -137,19 +137,8 @@ class SftpBinary:
         batch = self.home / "batch"
         batch.write_text(commands + "\n")
         env = {"HOME": str(self.home), "PATH": "/usr/bin:/bin", "LANG": "C"}
-        w0 = time.perf_counter()
-        proc = subprocess.Popen(self.argv(target, batch), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, env=env)  # fmt: skip
-        # wait4's rusage is RUSAGE_BOTH of the child: sftp and its reaped children (ssh).
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - w0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err = proc.stderr.read() if proc.stderr else b""
-        if proc.stderr:
-            proc.stderr.close()
-        if proc.returncode != 0:
-            raise RuntimeError(f"sftp exited with {proc.returncode}: {err.decode(errors='replace')[-400:]}")
-        return Transfer(wall, usage.ru_utime + usage.ru_stime)
+        wall, cpu = run_measured(self.argv(target, batch), env, subprocess.DEVNULL, "sftp")
+        return Transfer(wall, cpu)
 
     def version(self) -> str:
         r = subprocess.run(["ssh", "-V"], capture_output=True, text=True, timeout=10)

@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from harness.benchmark.sftp import sha256_file
 from harness.interop import connect
 from harness.peers.base import PeerError, PeerInfo
 from harness.peers.docker import PEERS, docker_available
@@ -180,14 +181,6 @@ def write_pattern(path: Path, nbytes: int, seed: int = 1) -> str:
     with open(path, "wb") as fh:
         for chunk in pattern(nbytes, seed):
             fh.write(chunk)
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(4 * MiB):
             digest.update(chunk)
     return digest.hexdigest()
 
