@@ -103,10 +103,8 @@ class ThreadedDriver:
                     # In order: nothing older is in flight (the writer is idle, _out held it all).
                     try:
                         sent = self._nbsock.send(out)
-                    except (BlockingIOError, InterruptedError):
+                    except OSError:  # full (BlockingIOError), or an error the writer will report
                         sent = 0
-                    except OSError:
-                        sent = 0  # the writer will meet the error and report it
                     del out[:sent]
                 if out:
                     self._out_cond.notify()

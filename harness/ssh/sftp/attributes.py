@@ -230,9 +230,6 @@ class _Attrs(Kind):
 
     plain_read = staticmethod(SFTPAttributes.read)  # needs nothing but the reader: the fast decode path
 
-    def read(self, r: Reader, values: dict[str, Any]) -> SFTPAttributes:
-        return SFTPAttributes.read(r)
-
     def write(self, w: Writer, value: SFTPAttributes, values: dict[str, Any]) -> None:
         value.write(w)
 

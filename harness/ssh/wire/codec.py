@@ -129,9 +129,9 @@ def decode_name_list(raw: bytes) -> tuple[str, ...]:
     names = tuple(text.split(","))
     if "" in names:
         raise DecodeError(f"name-list has an empty name: {text[:80]!r}")
-    if len(max(names, key=len)) > MAX_NAME_LENGTH:
-        name = max(names, key=len)
-        raise DecodeError(f"name longer than {MAX_NAME_LENGTH} characters: {name[:80]!r}")
+    longest = max(names, key=len)
+    if len(longest) > MAX_NAME_LENGTH:
+        raise DecodeError(f"name longer than {MAX_NAME_LENGTH} characters: {longest[:80]!r}")
     if not text.isprintable() or " " in text:
         name = next(n for n in names if not n.isprintable() or " " in n)
         raise DecodeError(f"name has a control character or space: {name!r}")

@@ -31,7 +31,10 @@ class Kind:
             cls.plain_read = None
 
     def read(self, r: Reader, values: dict[str, Any]) -> Any:
-        raise NotImplementedError
+        """Kinds with a ``plain_read`` need no more; the others (If, Counted, ...) override this."""
+        if self.plain_read is None:
+            raise NotImplementedError
+        return self.plain_read(r)
 
     def write(self, w: Writer, value: Any, values: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -41,9 +44,6 @@ class _Byte(Kind):
     default = 0
     plain_read = staticmethod(Reader.byte)
 
-    def read(self, r: Reader, values: dict[str, Any]) -> int:
-        return r.byte()
-
     def write(self, w: Writer, value: int, values: dict[str, Any]) -> None:
         w.byte(value)
 
@@ -51,9 +51,6 @@ class _Byte(Kind):
 class _Bool(Kind):
     default = False
     plain_read = staticmethod(Reader.boolean)
-
-    def read(self, r: Reader, values: dict[str, Any]) -> bool:
-        return r.boolean()
 
     def write(self, w: Writer, value: bool, values: dict[str, Any]) -> None:
         w.boolean(value)
@@ -63,9 +60,6 @@ class _U32(Kind):
     default = 0
     plain_read = staticmethod(Reader.uint32)
 
-    def read(self, r: Reader, values: dict[str, Any]) -> int:
-        return r.uint32()
-
     def write(self, w: Writer, value: int, values: dict[str, Any]) -> None:
         w.uint32(value)
 
@@ -74,9 +68,6 @@ class _U64(Kind):
     default = 0
     plain_read = staticmethod(Reader.uint64)
 
-    def read(self, r: Reader, values: dict[str, Any]) -> int:
-        return r.uint64()
-
     def write(self, w: Writer, value: int, values: dict[str, Any]) -> None:
         w.uint64(value)
 
@@ -84,9 +75,6 @@ class _U64(Kind):
 class _String(Kind):
     default = b""
     plain_read = staticmethod(Reader.string)
-
-    def read(self, r: Reader, values: dict[str, Any]) -> bytes:
-        return r.string()
 
     def write(self, w: Writer, value: bytes, values: dict[str, Any]) -> None:
         w.string(value)
@@ -98,9 +86,6 @@ class _Text(Kind):
     default = ""
     plain_read = staticmethod(Reader.utf8)
 
-    def read(self, r: Reader, values: dict[str, Any]) -> str:
-        return r.utf8()
-
     def write(self, w: Writer, value: str, values: dict[str, Any]) -> None:
         w.text(value)
 
@@ -109,9 +94,6 @@ class _Names(Kind):
     default = ()
     plain_read = staticmethod(Reader.name_list)
 
-    def read(self, r: Reader, values: dict[str, Any]) -> tuple[str, ...]:
-        return r.name_list()
-
     def write(self, w: Writer, value: tuple[str, ...], values: dict[str, Any]) -> None:
         w.name_list(value)
 
@@ -119,9 +101,6 @@ class _Names(Kind):
 class _Mpint(Kind):
     default = 0
     plain_read = staticmethod(Reader.mpint)
-
-    def read(self, r: Reader, values: dict[str, Any]) -> int:
-        return r.mpint()
 
     def write(self, w: Writer, value: int, values: dict[str, Any]) -> None:
         w.mpint(value)
@@ -132,9 +111,6 @@ class _Rest(Kind):
 
     default = b""
     plain_read = staticmethod(Reader.rest)
-
-    def read(self, r: Reader, values: dict[str, Any]) -> bytes:
-        return r.rest()
 
     def write(self, w: Writer, value: bytes, values: dict[str, Any]) -> None:
         w.raw(value)
@@ -152,9 +128,6 @@ class Raw(Kind):
     @property
     def default(self) -> bytes:  # type: ignore[override]
         return bytes(self.size)
-
-    def read(self, r: Reader, values: dict[str, Any]) -> bytes:
-        return r.raw(self.size)
 
     def write(self, w: Writer, value: bytes, values: dict[str, Any]) -> None:
         if len(value) != self.size:
@@ -221,9 +194,6 @@ class _Discriminator(Kind):
 
     default = ""
     plain_read = staticmethod(Reader.ascii)
-
-    def read(self, r: Reader, values: dict[str, Any]) -> str:
-        return r.ascii()
 
     def write(self, w: Writer, value: str, values: dict[str, Any]) -> None:
         w.string(value.encode("ascii"))
