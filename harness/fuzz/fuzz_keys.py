@@ -30,6 +30,7 @@ with instrumented():
     from harness.ssh.errors import DecodeError, HostKeyMismatch
     from harness.ssh.keys import known_hosts as kh
     from harness.ssh.keys import private, public
+    from harness.ssh.wire.codec import Reader
 
 # cryptography parses the OpenSSH private key format in Python: its coverage guides the search
 # through that format (the PEM/DER parsers are Rust and invisible to atheris).
@@ -50,7 +51,6 @@ MAX_SIGN_BITS = 4096
 # stopped on rounds = 4097). The seeds use 1 or no encryption; ssh-keygen defaults to 16.
 MAX_KDF_ROUNDS = 64
 _U16 = struct.Struct(">H")
-_U32 = struct.Struct(">I")
 _OPENSSH_BEGIN = b"-----BEGIN OPENSSH PRIVATE KEY-----"
 
 
@@ -61,16 +61,13 @@ def _bcrypt_rounds(text: bytes) -> int:
         return 0
     body = text[start + len(_OPENSSH_BEGIN) :].split(b"-----END", 1)[0]
     try:
-        raw = base64.b64decode(b"".join(body.split()), validate=False)
-        pos = len(b"openssh-key-v1\x00")
-        for _ in range(2):  # cipher name, kdf name
-            pos += 4 + _U32.unpack_from(raw, pos)[0]
-        (options_len,) = _U32.unpack_from(raw, pos)
-        (salt_len,) = _U32.unpack_from(raw, pos + 4)
-        if options_len < 8 + salt_len:
-            return 0
-        return int(_U32.unpack_from(raw, pos + 8 + salt_len)[0])
-    except (ValueError, struct.error):
+        r = Reader(base64.b64decode(b"".join(body.split()), validate=False), len(b"openssh-key-v1\x00"))
+        r.string()  # cipher name
+        r.string()  # kdf name
+        options = Reader(r.string())
+        options.string()  # salt
+        return options.uint32()
+    except (ValueError, DecodeError):
         return 0
 
 
