@@ -127,36 +127,7 @@ class Ours:
 
     def bulk(self, target: Target, algs: Algorithms, direction: str, size: int,
              probe: Callable[[], None] = lambda: None) -> Sample:  # fmt: skip
-        t = self._connect(target, algs, BULK_KEX)
-        try:
-            chan = t.open_session()
-            chan.settimeout(TIMEOUT)
-            if direction == "down":
-                chan.exec_command(f"head -c {size} /dev/zero")
-                probe()
-                c0, w0 = time.process_time(), time.perf_counter()
-                buf = memoryview(bytearray(BLOCK))
-                n = 0
-                while k := chan.recv_into(buf):
-                    n += k
-            else:
-                chan.exec_command("cat > /dev/null")
-                probe()
-                c0, w0 = time.process_time(), time.perf_counter()
-                n = 0
-                while n < size:
-                    chunk = ZERO_BLOCK if size - n >= BLOCK else ZERO_BLOCK[: size - n]
-                    chan.sendall(chunk)
-                    n += len(chunk)
-                chan.shutdown_write()
-            status = chan.recv_exit_status()
-            wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-            probe()
-            chan.close()
-        finally:
-            t.close()
-        _check(n, size, status)
-        return Sample(n, wall, cpu)
+        return channel_bulk(self._connect(target, algs, BULK_KEX), direction, size, probe, _drain_into)
 
     def handshake(self, target: Target, kex: str, algs: Algorithms = HANDSHAKE_CIPHER) -> float:
         return self.handshake_phases(target, kex, algs)["total"]
@@ -222,6 +193,56 @@ def _check(n: int, size: int, status: int | None) -> None:
         raise RuntimeError(f"the remote command exited with {status}")
 
 
+def _drain_into(chan: Any) -> int:
+    """Read a channel to EOF into one reused buffer (our Channel has recv_into); bytes read."""
+    buf = memoryview(bytearray(BLOCK))
+    n = 0
+    while k := chan.recv_into(buf):
+        n += k
+    return n
+
+
+def _drain(chan: Any) -> int:
+    """Read a channel to EOF with recv (paramiko's Channel); bytes read."""
+    n = 0
+    while data := chan.recv(BLOCK):
+        n += len(data)
+    return n
+
+
+def channel_bulk(t: Any, direction: str, size: int, probe: Callable[[], None],
+                 drain: Callable[[Any], int]) -> Sample:  # fmt: skip
+    """One bulk transfer on a paramiko-style transport (ours and paramiko share the API), which
+    it closes: ``head -c`` down or ``cat > /dev/null`` up, timed from the first byte asked for
+    to the exit status; ``probe`` runs just before and after the timed part."""
+    try:
+        chan = t.open_session()
+        chan.settimeout(TIMEOUT)
+        if direction == "down":
+            chan.exec_command(f"head -c {size} /dev/zero")
+            probe()
+            c0, w0 = time.process_time(), time.perf_counter()
+            n = drain(chan)
+        else:
+            chan.exec_command("cat > /dev/null")
+            probe()
+            c0, w0 = time.process_time(), time.perf_counter()
+            n = 0
+            while n < size:
+                chunk = ZERO_BLOCK if size - n >= BLOCK else ZERO_BLOCK[: size - n]
+                chan.sendall(chunk)
+                n += len(chunk)
+            chan.shutdown_write()
+        status = chan.recv_exit_status()
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        probe()
+        chan.close()
+    finally:
+        t.close()
+    _check(n, size, status)
+    return Sample(n, wall, cpu)
+
+
 # == paramiko ====================================================================================
 
 # paramiko names curve25519-sha256 only by its older alias (the same method).
@@ -259,34 +280,7 @@ class Paramiko:
 
     def bulk(self, target: Target, algs: Algorithms, direction: str, size: int,
              probe: Callable[[], None] = lambda: None) -> Sample:  # fmt: skip
-        t = self._connect(target, algs)
-        try:
-            chan = t.open_session()
-            chan.settimeout(TIMEOUT)
-            n = 0
-            if direction == "down":
-                chan.exec_command(f"head -c {size} /dev/zero")
-                probe()
-                c0, w0 = time.process_time(), time.perf_counter()
-                while data := chan.recv(BLOCK):
-                    n += len(data)
-            else:
-                chan.exec_command("cat > /dev/null")
-                probe()
-                c0, w0 = time.process_time(), time.perf_counter()
-                while n < size:
-                    chunk = ZERO_BLOCK if size - n >= BLOCK else ZERO_BLOCK[: size - n]
-                    chan.sendall(chunk)
-                    n += len(chunk)
-                chan.shutdown_write()
-            status = chan.recv_exit_status()
-            wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-            probe()
-            chan.close()
-        finally:
-            t.close()
-        _check(n, size, status)
-        return Sample(n, wall, cpu)
+        return channel_bulk(self._connect(target, algs), direction, size, probe, _drain)
 
     def handshake(self, target: Target, kex: str, algs: Algorithms = HANDSHAKE_CIPHER) -> float:
         w0 = time.perf_counter()
