@@ -174,18 +174,6 @@ def _kind(payload: bytes, kctx: str | None, actx: str | None) -> str:
     return msg.NAME
 
 
-def _all_message_classes() -> list[tuple[type[Message], str | None, str | None]]:
-    out: list[tuple[type[Message], str | None, str | None]] = []
-    for cls in m.GENERIC_TABLE.values():
-        out.append((cls, None, None))
-        out.extend((sub, None, None) for sub in cls.SUBTYPES.values())
-    for ctx, table in m.KEX_TABLES.items():
-        out.extend((cls, ctx, None) for cls in table.values())
-    for ctx, table in m.AUTH_TABLES.items():
-        out.extend((cls, None, ctx) for cls in table.values())
-    return out
-
-
 def default_message(cls: type[Message]) -> bytes:
     """A small valid instance of ``cls``: defaults, empty texts made "x", generic names unknown."""
     msg = cls()
@@ -219,7 +207,7 @@ def codec_seeds(writer: SeedWriter, all_sessions: list[Session]) -> None:
             counts[key] += 1
             selector = fuzz_codec.selector_for(p.kex_context, p.auth_context)
             writer.add("codec", f"{p.direction}-{kind}", bytes([selector]) + p.payload)
-    for cls, kctx, actx in _all_message_classes():
+    for cls, kctx, actx in m.every_message_class():
         writer.add("codec", f"synth-{cls.NAME}", bytes([fuzz_codec.selector_for(kctx, actx)]) + default_message(cls))
     # The primitive readers: a name-list, an mpint, a field sequence.
     writer.add("codec", "prim-namelist", b"\xf0curve25519-sha256,ext-info-c")
@@ -346,7 +334,7 @@ def connection_seeds(writer: SeedWriter, all_sessions: list[Session]) -> None:
         # Every message type once, in the key phases (the phase gate decides what is allowed).
         if spec.name in ("kexinit", "auth-password", "auth-kbdint", "connected", "rekey", "server-kexinit",
                          "server-userauth", "server-auth-kbdint", "server-connected"):
-            for cls, kctx, actx in _all_message_classes():
+            for cls, kctx, actx in m.every_message_class():
                 if kctx not in (None, "ecdh") or (actx is not None and actx != _phase_auth(spec)):
                     continue
                 writer.add(target, f"{spec.name}-synth-{cls.NAME}",

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from harness.ssh.wire import fields as f
 from harness.ssh.wire import messages as m
-from harness.ssh.wire.message import Message
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
@@ -79,22 +78,10 @@ def _value(kind: f.Kind) -> st.SearchStrategy[Any]:
     raise AssertionError(f"no strategy for {kind!r}")
 
 
-def all_message_classes() -> list[tuple[type[Message], str | None, str | None]]:
-    out: list[tuple[type[Message], str | None, str | None]] = []
-    for cls in m.GENERIC_TABLE.values():
-        out.append((cls, None, None))
-        out.extend((sub, None, None) for sub in cls.SUBTYPES.values())
-    for ctx, table in m.KEX_TABLES.items():
-        out.extend((cls, ctx, None) for cls in table.values())
-    for ctx, table in m.AUTH_TABLES.items():
-        out.extend((cls, None, ctx) for cls in table.values())
-    return out
-
-
 @st.composite
 def messages(draw: st.DrawFn) -> tuple[bytes, str | None, str | None]:
     """(payload, kex context, auth context) of a well-formed message of any type in any table."""
-    cls, kctx, actx = draw(st.sampled_from(all_message_classes()))
+    cls, kctx, actx = draw(st.sampled_from(m.every_message_class()))
     values = {}
     for name, kind in cls.FIELDS:
         if kind is f.DISCRIMINATOR:

@@ -15,7 +15,7 @@ from harness.cli import main as cli_main
 from harness.fuzz import TARGETS, campaign, fuzz_codec, fuzz_connection
 from harness.fuzz.minimize import hang_location, minimize, reproduce
 
-from .strategies import all_message_classes, seed_files
+from .strategies import seed_files
 
 
 def test_cli_lists_targets(capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,7 +67,7 @@ def test_codec_seeds_cover_every_message_type() -> None:
             seen.add(m.decode_message(data[1:], kctx, actx).NAME)
         except Exception:
             pass
-    missing = {cls.NAME for cls, _, _ in all_message_classes()} - seen
+    missing = {cls.NAME for cls, _, _ in m.every_message_class()} - seen
     assert not missing
 
 

@@ -316,6 +316,20 @@ for _ctx, _tab in (*KEX_TABLES.items(), *AUTH_TABLES.items()):
         MESSAGE_NAMES.setdefault(_num, _cls.NAME)
 
 
+def every_message_class() -> list[tuple[type[Message], str | None, str | None]]:
+    """(class, kex context, auth context) for every message type of every table, subtypes
+    included: what seed generation and the property tests enumerate to cover them all."""
+    out: list[tuple[type[Message], str | None, str | None]] = []
+    for cls in GENERIC_TABLE.values():
+        out.append((cls, None, None))
+        out.extend((sub, None, None) for sub in cls.SUBTYPES.values())
+    for ctx, table in KEX_TABLES.items():
+        out.extend((cls, ctx, None) for cls in table.values())
+    for ctx, table in AUTH_TABLES.items():
+        out.extend((cls, None, ctx) for cls in table.values())
+    return out
+
+
 def message_name(msg_id: int) -> str:
     return MESSAGE_NAMES.get(msg_id, f"UNKNOWN_{msg_id}")
 
