@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from harness.peers.base import PeerInfo
 from harness.peers.process import start_openssh_server
 from harness.serve import Listener, ServeConfig
 from harness.ssh.keys import Ed25519Key
+from tests.integration.polling import poll
 
 pytestmark = pytest.mark.peer
 
@@ -67,7 +67,7 @@ class OurPeer:
 
     def server_transport(self) -> Transport:
         """Our server's side of the (single) connection, once it is serving."""
-        _poll(lambda: bool(self.listener.transports), "our server to register the connection")
+        poll(lambda: bool(self.listener.transports), "our server to register the connection")
         return self.listener.transports[-1]
 
     def close(self) -> None:
@@ -105,14 +105,6 @@ def client(request: pytest.FixtureRequest) -> Iterator[Client]:
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def _poll(predicate: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def _recv_exactly(recv: Callable[[int], bytes], n: int) -> bytes:
@@ -200,7 +192,7 @@ def test_remote_forward_port0_accept_data_both_ways_and_cancel(client: Client) -
         assert t.accept(0.2) is None
     else:
         t.cancel_port_forward("127.0.0.1", port)
-        _poll(lambda: _refuses(port), f"port {port} to stop listening after cancel")
+        poll(lambda: _refuses(port), f"port {port} to stop listening after cancel")
     assert t.is_active()
 
 
@@ -348,7 +340,7 @@ def test_banner_interactive_handler_peername_and_repr(sshd: PeerInfo) -> None:
         assert f"cipher {negotiated.cipher_out}, 1 open channel(s)" in repr(t)
         chan.exec_command("true")
         assert chan.recv_exit_status() == 0
-        _poll(lambda: "0 open channel(s)" in repr(t), "the channel to be closed in repr")
+        poll(lambda: "0 open channel(s)" in repr(t), "the channel to be closed in repr")
     finally:
         t.close()
     assert "closed" in repr(t)

@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,6 +20,7 @@ from harness import ConnectionLost, Transport
 from harness.interop import authenticate
 from harness.peers.base import PeerInfo
 from harness.ssh.keys import HostKeys
+from tests.integration.polling import poll
 
 pytestmark = pytest.mark.peer
 
@@ -103,21 +104,13 @@ def proxied(openssh_server: PeerInfo) -> Iterator[tuple[Transport, BlackHoleProx
         proxy.close()
 
 
-def _poll(predicate: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_answered_probes_keep_the_connection(proxied: tuple[Transport, BlackHoleProxy]) -> None:
     """sshd answers keepalive@openssh.com with REQUEST_FAILURE: that counts as alive."""
     t, _proxy = proxied
     t.set_keepalive(1, count_max=1)
     # With count_max 1, a single unanswered probe would be fatal at the next one: three
     # answered probes in a row show each reply resets the count.
-    _poll(lambda: t.keepalive_stats["answered"] >= 3, "three answered keepalive probes")
+    poll(lambda: t.keepalive_stats["answered"] >= 3, "three answered keepalive probes")
     assert t.is_active() and t.get_exception() is None
     chan = t.open_session()
     chan.exec_command("echo still-here")
@@ -132,7 +125,7 @@ def test_silent_peer_is_declared_dead_within_bound(proxied: tuple[Transport, Bla
     chan.exec_command("cat")  # a channel that stays open and silent: recv() blocks on it
     chan.settimeout(60)
     t.set_keepalive(interval, count_max=count_max)
-    _poll(lambda: t.keepalive_stats["answered"] >= 1, "a first answered probe")
+    poll(lambda: t.keepalive_stats["answered"] >= 1, "a first answered probe")
     proxy.swallow()
     start = time.monotonic()
     with pytest.raises(ConnectionLost) as info:
@@ -156,7 +149,7 @@ def test_replies_match_in_order_with_probes_in_flight(proxied: tuple[Transport, 
     t.set_keepalive(1, count_max=10)
     proxy.hold()
     before = t.keepalive_stats["sent"]
-    _poll(lambda: t.keepalive_stats["sent"] >= before + 2, "two keepalive probes while replies are held")
+    poll(lambda: t.keepalive_stats["sent"] >= before + 2, "two keepalive probes while replies are held")
     result: list[object] = []
     sent_up = proxy.sent_up
 
@@ -168,12 +161,12 @@ def test_replies_match_in_order_with_probes_in_flight(proxied: tuple[Transport, 
 
     worker = threading.Thread(target=forward, daemon=True)
     worker.start()
-    _poll(lambda: proxy.sent_up > sent_up, "the tcpip-forward request to leave")
+    poll(lambda: proxy.sent_up > sent_up, "the tcpip-forward request to leave")
     assert t.keepalive_stats["unanswered"] >= 2
     proxy.release()
     worker.join(TIMEOUT)
     assert len(result) == 1 and isinstance(result[0], int) and result[0] > 0, result
-    _poll(lambda: t.keepalive_stats["unanswered"] <= 1, "the held keepalive replies to be counted")
+    poll(lambda: t.keepalive_stats["unanswered"] <= 1, "the held keepalive replies to be counted")
     with socket.create_connection(("127.0.0.1", result[0]), timeout=TIMEOUT):
         chan = t.accept(TIMEOUT)
         assert chan is not None
