@@ -23,8 +23,8 @@ import pytest
 from harness.crypto_names import ALGORITHM_CATEGORIES
 from harness.peers.base import client_keys
 from harness.peers.clients import CLIENT_PEERS, MOUNT, query, run_client
-from harness.serve import Listener, ServeConfig, key_exchanges
-from harness.ssh.keys import ECDSAKey, Ed25519Key, RSAKey, load_public_key_file
+from harness.serve import Listener, key_exchanges
+from tests.integration.served import client_test_config, host_keys_of_every_type
 
 pytestmark = [pytest.mark.peer, pytest.mark.docker]
 
@@ -63,11 +63,8 @@ class Served:
 def served(docker_ok: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     share = tmp_path_factory.mktemp("client-share")
     work = tmp_path_factory.mktemp("client-work")
-    host_keys = [Ed25519Key.generate(), ECDSAKey.generate(256), ECDSAKey.generate(384), ECDSAKey.generate(521),
-                 RSAKey.generate(2048)]  # fmt: skip
-    authorized = [load_public_key_file(str(p) + ".pub") for p in client_keys().values()]
-    config = ServeConfig(username=USER, password=PASSWORD, authorized_keys=authorized, cwd=str(work),
-                         all_algorithms=True, rekey_bytes=REKEY_BYTES)  # fmt: skip
+    host_keys = host_keys_of_every_type()
+    config = client_test_config(USER, PASSWORD, work, REKEY_BYTES)
     with Listener(host_keys, config) as listener:
         port = listener.address[1]
         home = share / "home"

@@ -32,7 +32,7 @@ import pytest
 from harness.crypto_names import ALGORITHM_CATEGORIES
 from harness.peers.base import client_keys
 from harness.serve import Listener, ServeConfig, key_exchanges
-from harness.ssh.keys import ECDSAKey, Ed25519Key, RSAKey, load_public_key_file
+from tests.integration.served import client_test_config, host_keys_of_every_type
 
 pytestmark = pytest.mark.peer
 
@@ -61,11 +61,8 @@ class OurServer:
 @pytest.fixture(scope="module")
 def our_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OurServer]:
     work = tmp_path_factory.mktemp("our-server")
-    host_keys = [Ed25519Key.generate(), ECDSAKey.generate(256), ECDSAKey.generate(384), ECDSAKey.generate(521),
-                 RSAKey.generate(2048)]  # fmt: skip
-    authorized = [load_public_key_file(str(p) + ".pub") for p in client_keys().values()]
-    config = ServeConfig(username=USER, password=PASSWORD, authorized_keys=authorized, cwd=str(work),
-                         all_algorithms=True, rekey_bytes=REKEY_BYTES)  # fmt: skip
+    host_keys = host_keys_of_every_type()
+    config = client_test_config(USER, PASSWORD, work, REKEY_BYTES)
     with Listener(host_keys, config) as listener:
         host, port = listener.address
         known = work / "known_hosts"
