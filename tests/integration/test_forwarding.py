@@ -19,6 +19,7 @@ import pytest
 
 from harness import ChannelException, SSHException, Transport
 from harness.channel import Channel
+from harness.echo import EchoService
 from harness.interop import connect
 from harness.peers.base import PeerInfo
 from harness.peers.process import start_openssh_server
@@ -129,36 +130,6 @@ def _refuses(port: int) -> bool:
             return False
     except OSError:
         return True
-
-
-class EchoService:
-    """A loopback TCP echo server (every connection in its own thread)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._echo, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _echo(conn: socket.socket) -> None:
-        conn.settimeout(TIMEOUT)
-        with conn:
-            try:
-                while data := conn.recv(65536):
-                    conn.sendall(data)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 # -- remote forwarding -------------------------------------------------------------------

@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from harness.crypto_names import ALGORITHM_CATEGORIES
+from harness.echo import EchoService
 from harness.peers.base import client_keys
 from harness.serve import Listener, ServeConfig, key_exchanges
 from tests.integration.served import client_test_config, host_keys_of_every_type
@@ -204,22 +205,8 @@ def test_openssh_client_port_forwarding(our_server: OurServer, tmp_path: Path) -
     import socket
     import time
 
-    echo = socket.socket()
-    echo.bind(("127.0.0.1", 0))
-    echo.listen(4)
-    echo_port = echo.getsockname()[1]
-
-    def serve_echo() -> None:
-        while True:
-            try:
-                conn, _ = echo.accept()
-            except OSError:
-                return
-            with conn:
-                while data := conn.recv(4096):
-                    conn.sendall(data)
-
-    threading.Thread(target=serve_echo, daemon=True).start()
+    echo = EchoService()
+    echo_port = echo.port
     local = socket.socket()
     local.bind(("127.0.0.1", 0))
     lport = local.getsockname()[1]

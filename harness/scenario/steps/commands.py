@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from harness.echo import EchoService
 from harness.scenario import tampers as tp
 from harness.scenario.runner import Context, StepFailure
 from harness.scenario.steps.base import Composite, Step, _conn, _fatal, _show_expected, _value_matches, await_event
@@ -396,25 +397,9 @@ class EchoServer(Step):
         self.var = var
 
     def run(self, ctx: Context) -> None:
-        import threading
-
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(4)
-        ctx.vars[self.var] = listener.getsockname()[1]
-
-        def serve() -> None:
-            while True:
-                try:
-                    conn, _ = listener.accept()
-                except OSError:
-                    return
-                with conn:
-                    while data := conn.recv(65536):
-                        conn.sendall(data)
-
-        threading.Thread(target=serve, daemon=True).start()
-        ctx.cleanups.append(listener.close)
+        echo = EchoService()
+        ctx.vars[self.var] = echo.port
+        ctx.cleanups.append(echo.close)
 
 
 class ShutdownWrite(Step):
