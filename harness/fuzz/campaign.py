@@ -80,11 +80,16 @@ def read_note(path: Path) -> dict[str, str]:
     return meta
 
 
-def regressions(target: str | None = None) -> list[Regression]:
+def _shown(path: Path) -> Path:
+    """``path`` relative to the repository when it is inside it (notes and messages), else as is."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def regressions(target: str | None = None, root: Path = REGRESSIONS) -> list[Regression]:
     out = []
     names = [target] if target else sorted(TARGETS)
     for name in names:
-        folder = REGRESSIONS / name
+        folder = root / name
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
@@ -111,12 +116,13 @@ def _hexdump(data: bytes, limit: int = 512) -> str:
 
 
 def write_regression(target: str, data: bytes, finding: Finding | None, kind: str, origin: str,
-                     extra: str = "") -> Path | None:  # fmt: skip
-    """Save a finding as corpus/regressions/TARGET/NAME(.md); None if that signature exists."""
-    folder = REGRESSIONS / target
+                     extra: str = "", root: Path = REGRESSIONS) -> Path | None:  # fmt: skip
+    """Save a finding as ROOT/TARGET/NAME(.md) (``root``: corpus/regressions); None if that
+    signature exists."""
+    folder = root / target
     folder.mkdir(parents=True, exist_ok=True)
     signature = f"{kind}|{finding.signature if finding else ''}"
-    for existing in regressions(target):
+    for existing in regressions(target, root):
         if existing.meta.get("signature") == signature:
             return None
     name = f"{kind}-{hashlib.sha1(signature.encode()).hexdigest()[:10]}"
@@ -136,7 +142,7 @@ def write_regression(target: str, data: bytes, finding: Finding | None, kind: st
         f"# {target}: {summary}",
         "",
         "Replay: `harness fuzz --replay " + target + "` or "
-        f"`pytest tests/fuzz -k {name}`; the input is `{path.relative_to(ROOT)}`.",
+        f"`pytest tests/fuzz -k {name}`; the input is `{_shown(path)}`.",
         "",
     ]
     if finding:

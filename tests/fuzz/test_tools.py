@@ -44,15 +44,13 @@ def test_minimize_keeps_the_same_failure() -> None:
     assert len(small) == 3 and small.count(b"x") == 2 and b"K" in small
 
 
-def test_write_regression_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(campaign, "REGRESSIONS", tmp_path)
-    monkeypatch.setattr(campaign, "ROOT", tmp_path)
+def test_write_regression_note(tmp_path: Path) -> None:
     finding = reproduce(_boom, b"xxK")
-    path = campaign.write_regression("codec", b"xxK", finding, "crash", "a test")
+    path = campaign.write_regression("codec", b"xxK", finding, "crash", "a test", root=tmp_path)
     assert path is not None and path.read_bytes() == b"xxK"
     meta = campaign.read_note(path.with_suffix(".md"))
     assert meta["status"] == "open" and meta["exception"].startswith("KeyError")
-    assert campaign.write_regression("codec", b"xxK", finding, "crash", "again") is None  # same signature
+    assert campaign.write_regression("codec", b"xxK", finding, "crash", "again", root=tmp_path) is None  # same signature
 
 
 def test_codec_seeds_cover_every_message_type() -> None:
