@@ -50,7 +50,8 @@ def test_write_regression_note(tmp_path: Path) -> None:
     assert path is not None and path.read_bytes() == b"xxK"
     meta = campaign.read_note(path.with_suffix(".md"))
     assert meta["status"] == "open" and meta["exception"].startswith("KeyError")
-    assert campaign.write_regression("codec", b"xxK", finding, "crash", "again", root=tmp_path) is None  # same signature
+    again = campaign.write_regression("codec", b"xxK", finding, "crash", "again", root=tmp_path)
+    assert again is None  # same signature
 
 
 def test_codec_seeds_cover_every_message_type() -> None:
