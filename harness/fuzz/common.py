@@ -80,15 +80,18 @@ def run(fuzz_one_input: Callable[[bytes], None], argv: list[str] | None = None) 
 # -- input framing ---------------------------------------------------------------------------------
 
 
-def split_records(data: bytes) -> list[bytes]:
+def split_records(data: bytes, limit: int | None = None) -> list[bytes]:
     """A list of byte strings, each a 2-byte big-endian length and that many bytes.
 
     A final record whose length runs past the end takes what is left, so every input means
-    something and truncation by the mutator does not waste the tail.
+    something and truncation by the mutator does not waste the tail. With ``limit``, at most
+    that many records (the rest of the input is ignored).
     """
     out: list[bytes] = []
     pos, end = 0, len(data)
-    while pos + 2 <= end:
+    if limit is None:
+        limit = end
+    while pos + 2 <= end and len(out) < limit:
         n = _U16.unpack_from(data, pos)[0]
         pos += 2
         out.append(data[pos : pos + n])

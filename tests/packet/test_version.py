@@ -68,3 +68,58 @@ def test_only_version_error(data: bytes) -> None:
         VersionReader(True).feed(data)
     except VersionError:
         pass
+
+
+@pytest.mark.parametrize("first", [b"G", b"SSX", b"GET / HTTP/1.1", b"\x00\x00\x00\x0c"])
+def test_server_refuses_a_client_prefix_before_any_newline(first: bytes) -> None:
+    """A client's first bytes must begin "SSH-": refused at once, not after a newline or 255 KiB."""
+    with pytest.raises(VersionError, match="before its identification"):
+        VersionReader(allow_pre_banner=False).feed(first)
+
+
+def test_server_waits_while_the_prefix_is_still_possible() -> None:
+    r = VersionReader(allow_pre_banner=False)
+    for byte in b"SSH-2.0-x":
+        assert r.feed(bytes([byte])) == b""
+    assert r.result is None
+    r.feed(b"\r\n")
+    assert r.result is not None and r.result.software_version == "x"
+
+
+def _feed_all(chunks: list[bytes], allow: bool) -> tuple[object, bytes, str | None]:
+    r = VersionReader(allow)
+    rest = b""
+    try:
+        for chunk in chunks:
+            rest = r.feed(chunk)
+            if r.result is not None:
+                break
+    except VersionError as exc:
+        return None, b"", type(exc).__name__
+    return r.result, rest, None
+
+
+@given(st.binary(max_size=400), st.booleans(), st.lists(st.integers(1, 40), max_size=30))
+def test_chunking_does_not_change_the_outcome(data: bytes, allow: bool, cuts: list[int]) -> None:
+    """The resumed newline scan and the early prefix check give the same result for any split."""
+    chunks, pos = [], 0
+    for n in cuts:
+        chunks.append(data[pos : pos + n])
+        pos += n
+    chunks.append(data[pos:])
+    whole = _feed_all([data], allow)
+    split = _feed_all(chunks, allow)
+    assert whole[0] == split[0] and whole[2] == split[2]
+    if whole[0] is not None:
+        assert whole[1] == data[len(data) - len(whole[1]) :]
+        consumed = len(data) - len(whole[1])
+        assert split[1] == data[consumed:][: len(split[1])] or split[1] == b""
+
+
+def test_long_pre_banner_line_byte_by_byte() -> None:
+    """A 100 KiB pre-banner line trickled one byte at a time, then the identification line."""
+    r = VersionReader(True)
+    data = b"x" * 100_000 + b"\r\nSSH-2.0-late\r\n"
+    for i in range(len(data)):
+        r.feed(data[i : i + 1])
+    assert r.result is not None and r.result.pre_banner == ("x" * 100_000,)

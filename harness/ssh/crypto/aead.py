@@ -147,7 +147,7 @@ class ChachaPolyOpener(_ChachaBase):
     """Incoming chacha20-poly1305: decrypt the length early, verify the tag before decrypting."""
 
     def packet_length(self, seq: int, header: Buffer) -> int:
-        plain = self._crypt_length(seq, memoryview(header)[:_LEN_FIELD])
+        plain = self._crypt_length(seq, header)  # header_len bytes: exactly the length field
         return _check_aligned(_U32.unpack(plain)[0], self.block_size)
 
     def open(self, seq: int, wire: memoryview) -> bytes:

@@ -13,6 +13,7 @@ from harness.ssh.errors import VersionError
 from harness.ssh.limits import MAX_PRE_BANNER_BYTES, MAX_PRE_BANNER_LINES, MAX_VERSION_LINE
 
 ACCEPTED_PROTOCOLS = ("2.0", "1.99")
+_PREFIX = b"SSH-"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,12 @@ class VersionReader:
     """Collects the peer's identification line from the byte stream.
 
     ``allow_pre_banner``: servers may send other lines first (RFC 4253 4.2); clients may not,
-    so a server-side reader refuses them.
+    so a server-side reader refuses them, as soon as the first bytes cannot begin "SSH-"
+    rather than when a newline finally arrives (a client trickling garbage would otherwise hold
+    up to the pre-banner limit of buffer).
+
+    Bytes may arrive one at a time, so the newline search resumes where the last one stopped:
+    scanning the whole buffer on every call would be quadratic in the pre-banner limit.
     """
 
     def __init__(self, allow_pre_banner: bool) -> None:
@@ -49,21 +55,27 @@ class VersionReader:
         self._buf = bytearray()
         self._pre: list[str] = []
         self._consumed = 0
+        self._scanned = 0  # no newline in _buf[:_scanned]
         self.result: PeerVersion | None = None
 
     def feed(self, data: bytes) -> bytes:
         """Consume bytes; once the line is complete, return what follows it (else b"")."""
         self._buf += data
         while self.result is None:
-            nl = self._buf.find(b"\n")
+            buf = self._buf
+            nl = buf.find(b"\n", self._scanned)
             if nl < 0:
-                if len(self._buf) > MAX_VERSION_LINE and self._buf.startswith(b"SSH-"):
+                self._scanned = len(buf)
+                if not self._allow_pre_banner and not buf.startswith(_PREFIX[: len(buf)]):
+                    raise VersionError(f"client sent data before its identification line: {bytes(buf[:60])!r}")
+                if len(buf) > MAX_VERSION_LINE and buf.startswith(_PREFIX):
                     raise VersionError("identification line longer than 255 bytes")
-                if self._consumed + len(self._buf) > MAX_PRE_BANNER_BYTES:
+                if self._consumed + len(buf) > MAX_PRE_BANNER_BYTES:
                     raise VersionError("no identification line within the pre-banner limit")
                 return b""
-            raw = bytes(self._buf[:nl + 1])
-            del self._buf[: nl + 1]
+            raw = bytes(buf[: nl + 1])
+            del buf[: nl + 1]
+            self._scanned = 0
             self._consumed += len(raw)
             self._line(raw)
         rest = bytes(self._buf)
@@ -73,7 +85,7 @@ class VersionReader:
     def _line(self, raw: bytes) -> None:
         crlf = raw.endswith(b"\r\n")
         body = raw[:-2] if crlf else raw[:-1]
-        if not body.startswith(b"SSH-"):
+        if not body.startswith(_PREFIX):
             if not self._allow_pre_banner:
                 raise VersionError(f"client sent data before its identification line: {body[:60]!r}")
             if len(self._pre) >= MAX_PRE_BANNER_LINES or self._consumed > MAX_PRE_BANNER_BYTES:
