@@ -103,3 +103,66 @@ def test_keys_signature_seed_verifies() -> None:
         assert parse_public_key(blob).verify(algorithm, data[6 + n + m :], signature), algorithm
         checked += 1
     assert checked >= 5
+
+
+def test_packet_reused_pairs_behave_like_fresh_ones() -> None:
+    """The packet target shares one sealer/opener pair per stateless protection across inputs:
+    after any use, a shared pair must seal and open exactly as a fresh one does."""
+    from harness.ssh.crypto import protection as prot
+
+    def aligned_packet(sealer: prot.Sealer) -> bytes:
+        block = max(sealer.block_size, 8)
+        body = 1 + len(b"payload")
+        padding = block - (4 - sealer.aad_len + body) % block + block
+        return struct.pack(">IB", body + padding, padding) + b"payload" + bytes(padding)
+
+    shared_count = 0
+    for cipher in prot.CIPHERS.values():
+        for mac in (None, *prot.MACS.values()):
+            if cipher.mode not in fuzz_packet._STATELESS_MODES:
+                continue
+            sealer, opener = fuzz_packet._pair(cipher, mac)
+            assert fuzz_packet._pair(cipher, mac)[0] is sealer
+            packet = aligned_packet(sealer)
+            shared_count += 1
+            for seq in range(3):  # use it, as earlier inputs did
+                wire = sealer.seal(seq, packet)
+                opener.packet_length(seq, wire[: opener.header_len])
+            fresh_sealer, fresh_opener = fuzz_packet._new_pair(cipher, mac)
+            wire = sealer.seal(7, packet)
+            assert wire == fresh_sealer.seal(7, packet), (cipher.name, mac)
+            opener.packet_length(7, wire[: opener.header_len])
+            fresh_opener.packet_length(7, wire[: fresh_opener.header_len])
+            assert opener.open(7, memoryview(wire)) == fresh_opener.open(7, memoryview(wire))
+    assert shared_count >= 2
+
+
+def test_record_caps_ignore_the_rest() -> None:
+    """Records past a target's cap are ignored: an input and its copy with junk records
+    appended behave alike (here: both round-trip without an oracle violation)."""
+    records = [b"SSH-2.0-x\r\n"] + [bytes([2, 0, 0, 0, 0])] * fuzz_packet.MAX_RECORDS
+    base = bytes([0, 0, 0]) + b"\x07\x07\x07\x07" + join_records(records)
+    fuzz_packet.fuzz_one_input(base)
+    fuzz_packet.fuzz_one_input(base + join_records([b"\xff" * 40] * 50))
+    from harness.fuzz.common import split_records
+
+    assert len(split_records(join_records([b"a"] * 40), 16)) == 16
+    assert len(split_records(join_records([b"a"] * 40))) == 40
+
+
+def test_phase_random_replays_then_freezes() -> None:
+    """A phase is built on the transcript's exact random stream; after freeze the stream is
+    deterministic and its state is a plain int the snapshot restores."""
+    import random
+
+    from harness.fuzz.snapshot import Snapshot
+
+    phase_random = fuzz_connection.PhaseRandom(42)
+    assert phase_random.randbytes(20) == random.Random(42).randbytes(20)
+    phase_random.freeze()
+    snapshot = Snapshot(phase_random)
+    first = [phase_random.randbytes(n) for n in (1, 16, 64, 65, 300)]
+    assert [len(b) for b in first] == [1, 16, 64, 65, 300]
+    snapshot.restore()
+    assert [phase_random.randbytes(n) for n in (1, 16, 64, 65, 300)] == first
+    assert not snapshot._randoms
