@@ -118,21 +118,23 @@ BYTEWISE_LIMIT = 64
 MIN_LATE_CHUNK = 64
 
 
-def chunked(data: bytes, mode: int, sizes: bytes = b"") -> Iterator[bytes]:
+def chunked(data: bytes, mode: int, sizes: bytes = b"", bytewise: int = BYTEWISE_LIMIT) -> Iterator[bytes]:
+    """``data`` as the feeding ``mode`` delivers it; ``bytewise``: how far FEED_BYTES goes one
+    byte at a time (and where chunks start being at least MIN_LATE_CHUNK long)."""
     if mode == FEED_WHOLE or not data:
         yield data
         return
     if mode == FEED_BYTES:
-        for i in range(min(len(data), BYTEWISE_LIMIT)):
+        for i in range(min(len(data), bytewise)):
             yield data[i : i + 1]
-        if len(data) > BYTEWISE_LIMIT:
-            yield data[BYTEWISE_LIMIT:]
+        if len(data) > bytewise:
+            yield data[bytewise:]
         return
     cycle = [1 + b for b in sizes[:4]] or [7]
     pos, i = 0, 0
     while pos < len(data):
         n = cycle[i % len(cycle)]
-        if pos >= BYTEWISE_LIMIT and n < MIN_LATE_CHUNK:
+        if pos >= bytewise and n < MIN_LATE_CHUNK:
             n = MIN_LATE_CHUNK  # tiny chunks all the way through cost like byte-by-byte feeding
         yield data[pos : pos + n]
         pos += n
