@@ -183,6 +183,27 @@ def uninstrument(*functions: Callable[..., Any]) -> None:
         fn.__code__ = plain
 
 
+def codec_encoder_functions() -> list[types.FunctionType]:
+    """The encode side of the wire codec (and repr/equality): oracle work in every target.
+
+    A target's oracle re-encodes what was decoded, and the connection encodes every reply it
+    sends; which messages go out is decided by the (instrumented) handlers, so the encoder's
+    own coverage adds nothing the fuzzer can steer by. Imported lazily: call this after the
+    target's instrumented imports.
+    """
+    from harness.ssh.wire import codec, fields, message
+
+    fns = [message.Message.encode, message.Message.values, message.UnknownMessage.encode,
+           message.UnknownMessage.values, codec.encode_mpint, codec.encode_name_list,
+           message.Message.__repr__, message.UnknownMessage.__repr__, message._show,
+           message.Message.__eq__, message.Message.__init__]  # fmt: skip
+    fns += [f for f in vars(codec.Writer).values() if isinstance(f, types.FunctionType)]
+    for kind in vars(fields).values():
+        if isinstance(kind, type) and issubclass(kind, fields.Kind) and "write" in vars(kind):
+            fns.append(vars(kind)["write"])
+    return fns
+
+
 def instrument_module(module: types.ModuleType) -> None:
     """Instrument the functions and methods defined in an already imported module (when fuzzing).
 

@@ -22,30 +22,16 @@ the search and instrumented it costs as much as the decoder.
 from __future__ import annotations
 
 import sys
-import types
 
-from harness.fuzz.common import OracleViolation, instrumented, uninstrument
+from harness.fuzz.common import OracleViolation, codec_encoder_functions, instrumented, uninstrument
 
 with instrumented():
     from harness.ssh.errors import DecodeError
-    from harness.ssh.wire import codec, fields, message
+    from harness.ssh.wire import codec
     from harness.ssh.wire import messages as m
 
 
-def _encoder_functions() -> list[types.FunctionType]:
-    """The encode side of the codec, repr and equality: what the oracle runs, not what the fuzzer explores."""
-    fns = [message.Message.encode, message.Message.values, message.UnknownMessage.encode,
-           message.UnknownMessage.values, codec.encode_mpint, codec.encode_name_list,
-           message.Message.__repr__, message.UnknownMessage.__repr__, message._show,
-           message.Message.__eq__]  # fmt: skip
-    fns += [f for f in vars(codec.Writer).values() if isinstance(f, types.FunctionType)]
-    for kind in vars(fields).values():
-        if isinstance(kind, type) and issubclass(kind, fields.Kind) and "write" in vars(kind):
-            fns.append(vars(kind)["write"])
-    return fns
-
-
-uninstrument(*_encoder_functions())
+uninstrument(*codec_encoder_functions())
 
 KEX_CONTEXTS: tuple[str | None, ...] = (None, *sorted(m.KEX_TABLES))
 AUTH_CONTEXTS: tuple[str | None, ...] = (None, *sorted(m.AUTH_TABLES))

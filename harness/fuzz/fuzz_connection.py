@@ -47,6 +47,7 @@ from harness.fuzz.common import (
     FEED_WHOLE,
     OracleViolation,
     chunked,
+    codec_encoder_functions,
     instrumented,
     split_records,
     uninstrument,
@@ -62,16 +63,27 @@ with instrumented():
     from harness.ssh.crypto import compression as comp
     from harness.ssh.crypto import protection as prot
     from harness.ssh.errors import DecodeError, LocalProtocolError, RemoteProtocolError
-    from harness.ssh.packet.framing import IDENTITY, PacketWriter
+    from harness.ssh.packet.framing import IDENTITY, PacketReader, PacketWriter
     from harness.ssh.phases import Phase, Role
     from harness.ssh.wire import messages as m
     from harness.transcript import Step, Transcript, _act, _config, seeded_randbytes
 
 # The fake peer's sealing is the oracle's tooling, not code the fuzzer explores (the same
 # functions frame the connection's own output, whose path the input does not steer).
+# The encoder too: the handlers (instrumented) decide which messages go out; how a message
+# becomes bytes is the codec target's business and its coverage steers nothing here. And the
+# packet layer's parsing (framing, openers, inflating): the packet target explores it under
+# every protection, feeding and lying length field; here it only hands payloads to the phase
+# gate, and its edges cost about a tenth of every input. The connection's own decisions
+# about the packet layer (set_protection at NEWKEYS, rekey limits) stay instrumented.
 uninstrument(PacketWriter.frame, aead.ChachaPolySealer.seal, aead._ChachaBase._start,
              aead._ChachaBase._crypt_length, aead.GcmSealer.seal, aead._GcmBase._next_nonce,
-             comp.Compressor.compress)  # fmt: skip
+             comp.Compressor.compress, *codec_encoder_functions(),
+             PacketReader.next_payload, PacketReader.feed, aead.ChachaPolyOpener.packet_length,
+             aead.ChachaPolyOpener.open, aead.GcmOpener.packet_length, aead.GcmOpener.open,
+             aead._check_aligned, prot._EamOpener.packet_length, prot._EamOpener.open,
+             prot._EtmOpener.packet_length, prot._EtmOpener.open, prot._MacKeyed._tag,
+             comp.Decompressor.decompress)  # fmt: skip
 
 def _transcripts() -> Path:
     """corpus/transcripts: from $HARNESS_TRANSCRIPTS, a PyInstaller bundle (OSS-Fuzz), or the repo."""
@@ -251,29 +263,53 @@ Observer = Callable[[str, int, bytes], None]
 
 
 class PhaseRandom:
-    """A fuzzed connection's randomness: the transcript's seeded stream while the phase is
-    built (the replay must send exactly the recorded bytes), then, after :meth:`freeze`, a
-    counter-based stream whose whole state is one int in ``__dict__``.
+    """A fuzzed connection's randomness: ``random.Random(seed).randbytes``, byte for byte, with
+    state a snapshot restores for free after :meth:`freeze`.
 
-    Why: the snapshot restores a ``random.Random`` through ``setstate`` (625 words, ~2.5 us,
-    a third of a restore) before every input; an int comes back with the other attributes.
-    Inputs stay deterministic, so every crash replays.
+    Why exact: a phase stops where the recording goes on, and the seeds carry the recorded
+    peer's next packets; in phases that draw randomness after that point (our ECDH key in the
+    version and kexinit phases, the group-exchange exponent) any other stream changes the
+    exchange hash, the recorded host-key signature no longer verifies, and no seed gets past
+    the key exchange. Why not ``random.Random`` itself: restoring its Mersenne Twister state
+    (``setstate``, 625 words) costs ~2.5 us per input, a third of a snapshot restore.
+
+    :meth:`freeze` draws :data:`AHEAD` 32-bit words from the generator once; from then on
+    ``randbytes(n)`` is rebuilt from those words exactly as CPython's does (``getrandbits(8n)``:
+    whole words, least significant first, the last one shifted right to the bits it needs,
+    little-endian), and the only state is a position, an int in ``__dict__``. Past the drawn
+    words (no input needs 64 KiB of randomness) it continues with a deterministic hash stream.
     """
+
+    AHEAD = 16384  # words
 
     def __init__(self, seed: int) -> None:
         self._rng: random.Random | None = random.Random(seed)
-        self._counter = 0
+        self._words = b""  # AHEAD words, little-endian, once frozen
+        self._pos = 0
 
     def freeze(self) -> None:
+        rng = self._rng
+        assert rng is not None, "frozen twice"
+        self._words = b"".join(rng.getrandbits(32).to_bytes(4, "little") for _ in range(self.AHEAD))
         self._rng = None
 
     def randbytes(self, n: int) -> bytes:
         if self._rng is not None:
             return self._rng.randbytes(n)
-        self._counter += 1
-        block = self._counter.to_bytes(8, "big")
-        if n <= 64:
-            return hashlib.blake2b(block, digest_size=max(n, 1)).digest()[:n]
+        whole, part = divmod(n, 4)
+        pos = self._pos
+        end = pos + 4 * (whole + (part > 0))
+        self._pos = end
+        if end > len(self._words):
+            return self._beyond(n, pos)
+        out = self._words[pos : pos + 4 * whole]
+        if part:
+            word = int.from_bytes(self._words[end - 4 : end], "little")
+            out += (word >> (32 - 8 * part)).to_bytes(part, "little")
+        return out
+
+    def _beyond(self, n: int, pos: int) -> bytes:
+        block = pos.to_bytes(8, "big")
         return b"".join(hashlib.blake2b(block + i.to_bytes(4, "big")).digest() for i in range(-(-n // 64)))[:n]
 
 

@@ -150,19 +150,55 @@ def test_record_caps_ignore_the_rest() -> None:
     assert len(split_records(join_records([b"a"] * 40))) == 40
 
 
-def test_phase_random_replays_then_freezes() -> None:
-    """A phase is built on the transcript's exact random stream; after freeze the stream is
-    deterministic and its state is a plain int the snapshot restores."""
+@FAST
+@given(st.lists(st.integers(0, 300), max_size=40), st.integers(0, 5))
+def test_phase_random_is_the_seeded_stream_before_and_after_freeze(sizes: list[int], before: int) -> None:
+    """Frozen or not, PhaseRandom yields exactly random.Random(seed).randbytes: the recorded
+    peer's signatures cover values drawn after a phase's freeze point."""
     import random
 
+    reference = random.Random(7)
+    phase_random = fuzz_connection.PhaseRandom(7)
+    for n in sizes[:before]:
+        assert phase_random.randbytes(n) == reference.randbytes(n)
+    phase_random.freeze()
+    for n in sizes[before:]:
+        assert phase_random.randbytes(n) == reference.randbytes(n), n
+
+
+def test_phase_random_state_is_restored_by_the_snapshot() -> None:
     from harness.fuzz.snapshot import Snapshot
 
     phase_random = fuzz_connection.PhaseRandom(42)
-    assert phase_random.randbytes(20) == random.Random(42).randbytes(20)
+    phase_random.randbytes(20)
     phase_random.freeze()
     snapshot = Snapshot(phase_random)
-    first = [phase_random.randbytes(n) for n in (1, 16, 64, 65, 300)]
-    assert [len(b) for b in first] == [1, 16, 64, 65, 300]
+    sizes = (1, 16, 64, 65, 300)
+    first = [phase_random.randbytes(n) for n in sizes]
     snapshot.restore()
-    assert [phase_random.randbytes(n) for n in (1, 16, 64, 65, 300)] == first
-    assert not snapshot._randoms
+    assert [phase_random.randbytes(n) for n in sizes] == first
+    assert not snapshot._randoms  # nothing restored through Random.setstate
+    beyond = fuzz_connection.PhaseRandom(1)
+    beyond.freeze()
+    beyond.randbytes(4 * beyond.AHEAD)
+    assert len(beyond.randbytes(100)) == 100  # past the drawn words: still deterministic bytes
+
+
+def test_phases_that_draw_after_their_point_still_complete_the_recorded_kex() -> None:
+    """The version, kexinit and group-exchange seeds still get through the recorded key
+    exchange (they would not with any other random stream after the phase point)."""
+    from .strategies import seed_files as files
+
+    selection = fuzz_connection.Selection.of(None)
+    completed = {"version": 0, "kexinit": 0, "kex-gex": 0}
+    for target in ("connection", "connection_dh"):
+        for data in files(target):
+            spec = selection.phase_for(data[0])
+            if spec.name not in completed:
+                continue
+            built = fuzz_connection.get_phase(spec)
+            built.snapshot.restore()
+            before = built.conn.kex.count
+            fuzz_connection.run_on(built, data)
+            completed[spec.name] += built.conn.kex.count > before
+    assert all(completed.values()), completed
