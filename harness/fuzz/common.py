@@ -33,6 +33,7 @@ _OWN_MODULES = (
     "harness.fuzz.seeds",
     "harness.fuzz.campaign",
     "harness.fuzz.minimize",
+    "harness.fuzz.recorded",
     "harness.transcript",
 )
 
@@ -75,6 +76,19 @@ def run(fuzz_one_input: Callable[[bytes], None], argv: list[str] | None = None) 
     args[0] = os.environ.get(ARGV0_ENV, args[0])
     atheris.Setup(args, fuzz_one_input)
     atheris.Fuzz()
+
+
+def corpus_inputs() -> list[bytes]:
+    """The inputs in the corpus directories on the command line (libFuzzer's positional
+    arguments), for targets that learn from their seeds before the campaign starts."""
+    from pathlib import Path
+
+    inputs: list[bytes] = []
+    for arg in sys.argv[1:]:
+        path = Path(arg)
+        if not arg.startswith("-") and path.is_dir():
+            inputs.extend(p.read_bytes() for p in sorted(path.iterdir()) if p.is_file())
+    return inputs
 
 
 # -- input framing ---------------------------------------------------------------------------------

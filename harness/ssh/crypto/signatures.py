@@ -65,6 +65,7 @@ class Ed25519Verifier:
     def __init__(self, public: bytes) -> None:
         if len(public) != 32:
             raise ValueError(f"Ed25519 public key must be 32 bytes, got {len(public)}")
+        self.public = public
         self._key = ed25519.Ed25519PublicKey.from_public_bytes(public)
 
     def verify(self, signature: bytes, data: bytes) -> bool:

@@ -1,0 +1,131 @@
+"""Recorded stand-ins for the two costs a connection campaign need not pay on every input.
+
+A connection fuzzer's input that carries a key exchange reply pays for big-integer ``pow``
+(milliseconds in finite-field Diffie-Hellman) and a host-key signature check (~85 us for
+Ed25519, most of what such an input costs otherwise). Both are *learned* before the campaign
+starts, while the phases are built and the seed corpus runs once with exact arithmetic, then:
+
+- :class:`RecordedPow`: exact on every (base, exponent, modulus) seen while learning, a cheap
+  deterministic value in [0, modulus) for any other. A mutated server value (f, a group's p or
+  g) changes the exchange hash the server's host key signed, so the signature check fails
+  whatever K is, as with exact arithmetic; every check before the exponentiation (ranges, bit
+  sizes, parity) runs unchanged; the learned values, the only ones that lead past the
+  signature to NEWKEYS, still get the exact result. Lost: the value of a K nothing can use.
+- :class:`RecordedVerify`: exact on every (public key, signature, data) seen while learning;
+  ``False`` for any other signature under a key seen while learning; exact for every other
+  key. Why that is the same answer: a learned key is a real peer's host key whose private half
+  the fuzzer does not have, and Ed25519 signatures cannot be forged (nor mauled: OpenSSL
+  rejects non-canonical R and S), so a signature it never saw under that key does not verify.
+  A key the fuzzer made up (a mutated blob, a small-order point) gets the real check, so
+  weak-key forgeries stay findable. Parsing (blob layout, name, the 64-byte length) runs
+  before the check and is never stood in.
+
+Only a campaign installs them (``main`` of the connection targets); the test suite's replay and
+``harness fuzz --replay`` always compute exactly. ``HARNESS_FUZZ_EXACT=1`` turns both off.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+EXACT_ENV = "HARNESS_FUZZ_EXACT"
+LEGACY_EXACT_ENV = "HARNESS_FUZZ_EXACT_DH"  # the older name, same meaning
+# Moduli this small are exact always: they are no cost, and they keep pow's own behaviour on
+# degenerate groups (modulus 1, ...) that the kex code's checks should have refused.
+_EXACT_BELOW_BITS = 64
+
+
+class RecordedPow:
+    """``pow`` for the kex modules: exact on recorded arguments, a stand-in on any other."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[int, int, int], int] = {}
+        self.recording = True
+        self.stand_ins = 0
+
+    def __call__(self, base: int, exp: int, mod: int | None = None) -> int:
+        if mod is None or mod.bit_length() < _EXACT_BELOW_BITS or exp < 0:
+            return builtins.pow(base, exp, mod)
+        key = (base, exp, mod)
+        value = self.known.get(key)
+        if value is not None:
+            return value
+        if self.recording:
+            value = self.known[key] = builtins.pow(base, exp, mod)
+            return value
+        self.stand_ins += 1
+        # Any value in [0, mod) would do: it only feeds a hash nobody can have signed.
+        return (base * 0x9E3779B97F4A7C15 + exp) % mod
+
+
+class RecordedVerify:
+    """Ed25519 signature checks: learned answers, ``False`` for unseen signatures under a
+    learned key, exact for any other key."""
+
+    def __init__(self, exact: Callable[[Any, bytes, bytes], bool]) -> None:
+        self._exact = exact
+        self.known: dict[tuple[bytes, bytes, bytes], bool] = {}
+        self.keys: set[bytes] = set()
+        self.recording = True
+        self.stand_ins = 0
+
+    def __call__(self, verifier: Any, signature: bytes, data: bytes) -> bool:
+        public: bytes = verifier.public
+        key = (public, bytes(signature), bytes(data))
+        answer = self.known.get(key)
+        if answer is not None:
+            return answer
+        if self.recording:
+            answer = self.known[key] = self._exact(verifier, signature, data)
+            self.keys.add(public)
+            return answer
+        if public in self.keys:
+            self.stand_ins += 1
+            return False
+        return self._exact(verifier, signature, data)
+
+
+@dataclass
+class Recorded:
+    """What :func:`install` put in place; :meth:`stop_learning` once the seeds have run."""
+
+    pow: RecordedPow | None
+    verify: RecordedVerify
+
+    def stop_learning(self) -> None:
+        if self.pow is not None:
+            self.pow.recording = False
+        self.verify.recording = False
+
+    def learn(self, run_one: Callable[[bytes], None], inputs: Iterable[bytes]) -> None:
+        """Run ``inputs`` with exact arithmetic, remembering every answer; then stop learning."""
+        for data in inputs:
+            run_one(data)
+        self.stop_learning()
+
+
+def exact_requested() -> bool:
+    return os.environ.get(EXACT_ENV) == "1" or os.environ.get(LEGACY_EXACT_ENV) == "1"
+
+
+def install(with_pow: bool) -> Recorded:
+    """Put the recorders in place (``pow`` in the kex modules only when ``with_pow``)."""
+    from harness.ssh.crypto import signatures
+    from harness.ssh.kex import methods, server_methods
+
+    recorded_pow = None
+    if with_pow:
+        recorded_pow = RecordedPow()
+        methods.pow = recorded_pow  # type: ignore[attr-defined]
+        server_methods.pow = recorded_pow  # type: ignore[attr-defined]
+    recorded_verify = RecordedVerify(signatures.Ed25519Verifier.verify)
+
+    def verify(self: Any, signature: bytes, data: bytes) -> bool:
+        return recorded_verify(self, signature, data)
+
+    signatures.Ed25519Verifier.verify = verify  # type: ignore[method-assign]
+    return Recorded(recorded_pow, recorded_verify)
