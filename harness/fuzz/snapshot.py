@@ -40,7 +40,8 @@ class Snapshot:
 
     def __init__(self, *roots: Any) -> None:
         self.roots = roots
-        self._objects: list[tuple[dict[str, Any], dict[str, Any], tuple[tuple[str, Any], ...]]] = []
+        self._objects: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self._zlib_streams: list[tuple[dict[str, Any], str, Any]] = []  # (state, attribute, saved stream)
         self._dicts: list[tuple[dict[Any, Any], dict[Any, Any]]] = []
         self._lists: list[tuple[list[Any], list[Any]]] = []
         self._deques: list[tuple[deque[Any], list[Any]]] = []
@@ -89,8 +90,8 @@ class Snapshot:
                 raise TypeError("a memoryview in a snapshot would pin a buffer; release it first")
             elif hasattr(obj, "__dict__"):
                 state = obj.__dict__
-                zlib_copies = tuple((k, v.copy()) for k, v in state.items() if isinstance(v, _ZLIB_TYPES))
-                self._objects.append((state, dict(state), zlib_copies))
+                self._objects.append((state, dict(state)))
+                self._zlib_streams.extend((state, k, v.copy()) for k, v in state.items() if isinstance(v, _ZLIB_TYPES))
                 stack.extend(state.values())
                 for name in getattr(kind, "__slots__", ()):
                     if hasattr(obj, name):
@@ -100,11 +101,11 @@ class Snapshot:
 
     def restore(self) -> None:
         """Put every saved object back into its saved state (same identities)."""
-        for state, saved, zlib_copies in self._objects:
+        for state, saved in self._objects:
             state.clear()
             state.update(saved)
-            for key, stream in zlib_copies:
-                state[key] = stream.copy()
+        for state, key, stream in self._zlib_streams:
+            state[key] = stream.copy()
         for d, saved_d in self._dicts:
             d.clear()
             d.update(saved_d)
