@@ -108,6 +108,9 @@ class Recorded:
         self.stop_learning()
 
 
+_exact_verify: Callable[[Any, bytes, bytes], bool] | None = None
+
+
 def exact_requested() -> bool:
     return os.environ.get(EXACT_ENV) == "1" or os.environ.get(LEGACY_EXACT_ENV) == "1"
 
@@ -122,7 +125,10 @@ def install(with_pow: bool) -> Recorded:
         recorded_pow = RecordedPow()
         methods.pow = recorded_pow  # type: ignore[attr-defined]
         server_methods.pow = recorded_pow  # type: ignore[attr-defined]
-    recorded_verify = RecordedVerify(signatures.Ed25519Verifier.verify)
+    global _exact_verify
+    if _exact_verify is None:  # installing twice (the benchmark does) wraps the real check once
+        _exact_verify = signatures.Ed25519Verifier.verify
+    recorded_verify = RecordedVerify(_exact_verify)
 
     def verify(self: Any, signature: bytes, data: bytes) -> bool:
         return recorded_verify(self, signature, data)
