@@ -220,9 +220,10 @@ class Selection:
     outside the selection maps to ``phases[code % len(phases)]``."""
 
     phases: tuple[PhaseSpec, ...]
+    max_records: int = MAX_RECORDS  # packets per input at most
 
     @classmethod
-    def of(cls, slow: bool | None) -> Selection:
+    def of(cls, slow: bool | None, max_records: int = MAX_RECORDS) -> Selection:
         """Fast phases (False), slow ones (True) or all (None); ``HARNESS_FUZZ_PHASES`` overrides."""
         names = [n for n in os.environ.get(PHASES_ENV, "").split(",") if n]
         if names:
@@ -231,7 +232,7 @@ class Selection:
             chosen = tuple(p for p in PHASES if slow is None or p.slow == slow)
         if not chosen:
             raise ValueError(f"no phase selected ({PHASES_ENV}={names})")
-        return cls(chosen)
+        return cls(chosen, max_records)
 
     def phase_for(self, code: int) -> PhaseSpec:
         return self._by_code.get(code) or self.phases[code % len(self.phases)]
@@ -709,7 +710,7 @@ def run_input(data: bytes, selection: Selection) -> list[bytes]:
         return []
     built = get_phase(selection.phase_for(data[0]))
     built.snapshot.restore()
-    return run_on(built, data)
+    return run_on(built, data, selection.max_records)
 
 
 def _drain(conn: Connection, act: bool) -> None:
@@ -724,11 +725,11 @@ def _drain(conn: Connection, act: bool) -> None:
         conn.data_to_send()
 
 
-def run_on(built: BuiltPhase, data: bytes) -> list[bytes]:
+def run_on(built: BuiltPhase, data: bytes, max_records: int = MAX_RECORDS) -> list[bytes]:
     """Feed ``data``'s packets to ``built``'s connection as it is now and check the oracle."""
     mode = data[1]
     sizes = data[2:6]
-    records = split_records(data[HEADER:], MAX_RECORDS)
+    records = split_records(data[HEADER:], max_records)
     conn = built.conn
     rec = _Recorder(conn)
     conn.packet_observer = rec
