@@ -8,7 +8,9 @@ Input: a mode byte, then bytes whose meaning depends on the mode (``mode & 3``):
 - 2 and 3, session: ``[feed][4 chunk sizes][u16 plan length][plan][server stream]``. A fresh
   :class:`SFTPClientProtocol` is started; the stream's first packet (the server's VERSION) is
   fed, then the plan's requests are sent (two bytes each: :data:`REQUEST_KINDS` index, then
-  READ length index in bits 0-2 and "abandon" in bit 7), then the rest of the stream. The feed
+  READ length index in bits 0-2 and "abandon" in bit 7) until every request id that a complete
+  reply packet of the stream names has been handed out (later ones could change nothing but
+  the outstanding count: see :meth:`_Session.send_plan`), then the rest of the stream. The feed
   byte chooses the chunking (bits 0-1: whole, byte by byte, fuzzer-chosen chunk sizes), the
   packet limit (bits 2-3, :data:`PACKET_LIMITS`) and whether bytes go through
   ``receive_data`` or the BufferedProtocol pair ``get_buffer``/``buffer_updated`` (bit 4).
@@ -28,12 +30,19 @@ Oracle:
   the stream ends without an error, every complete packet has been delivered (or was
   abandoned) and an incomplete tail is held, not delivered short.
 
+What is instrumented: the code under test. The oracle's own work is not: encoders (the
+round-trip checks) run uninstrumented (:func:`_oracle_functions`), and the reference model
+decodes with a second, uninstrumented copy of the codec (:func:`_plain_copy`), so coverage
+comes from the protocol's own decoding alone and costs one decode per packet, not two.
+
 Seeds (``corpus/sftp``) are cut from SFTP sessions recorded against real OpenSSH and Dropbear
 servers (:func:`harness.fuzz.seeds.record_sftp_sessions`).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import struct
 import sys
 import types
@@ -60,6 +69,42 @@ with instrumented():
     from harness.ssh.sftp.protocol import SFTPClientProtocol
     from harness.ssh.wire import codec
     from harness.ssh.wire.message import Message
+
+
+def _plain_copy(name: str) -> types.ModuleType:
+    """Module ``name`` imported a second time, with every ``harness.ssh`` module it needs, as
+    separate module objects loaded outside the instrumentation; ``sys.modules`` keeps the
+    originals, which the code under test goes on using.
+
+    Why: the oracle's reference model decodes every reply (and the VERSION) that the protocol
+    decodes, to know independently which ones the tables and the codec accept. Decoded with the
+    instrumented codec, that doubled the decoding cost of every input for no coverage (the
+    protocol decodes the very same bodies, which is where the coverage comes from). The copy is
+    the same source, so the reference's verdicts are unchanged; only the coverage callbacks
+    are gone. (:func:`~harness.fuzz.common.uninstrument` cannot do this: it would strip the
+    decoder the protocol itself runs.)
+    """
+    prefix = "harness.ssh"
+
+    def core(module_name: str) -> bool:
+        return module_name == prefix or module_name.startswith(prefix + ".")
+
+    # Runs once, at import, before the fuzzer (or any thread) could import anything meanwhile.
+    saved = {n: m for n, m in sys.modules.items() if core(n)}
+    for n in saved:
+        del sys.modules[n]
+    try:
+        return importlib.import_module(name)
+    finally:
+        for n in [n for n in sys.modules if core(n)]:
+            del sys.modules[n]
+        sys.modules.update(saved)
+        sys.modules["harness"].ssh = saved[prefix]  # type: ignore[attr-defined]
+
+
+# The reference model's codec (see _plain_copy): its own classes, so its own DecodeError.
+_ref = _plain_copy("harness.ssh.sftp.packets")
+_RefDecodeError: type[Exception] = _ref.DecodeError
 
 MODE_RESPONSE, MODE_REQUEST = 0, 1
 SESSION_HEADER = 1 + 1 + 4 + 2  # mode, feed, chunk sizes, plan length
@@ -105,6 +150,23 @@ def make_request(packet_type: int, extension: str | None, read_length: int) -> M
         return packets.Read(handle=_HANDLE, offset=0, length=read_length)
     cls = packets.REQUEST_TABLE[packet_type]
     return cls(**{name: _default_field(name) for name, _ in cls.FIELDS if name != "request_id"})
+
+
+# One request of each (kind, READ length) a plan has used, built once: a plan entry gets a
+# shallow copy. Building each with the message constructor ran the (instrumented) wire layer
+# about ten branches per field for every request of every input, which is not code under test
+# here (the protocol neither builds requests nor keeps them after encoding).
+_TEMPLATES: dict[tuple[int, int], Message] = {}
+
+
+def _fresh_request(kind: int, read_length: int) -> Message:
+    """A new request equal to ``make_request(*REQUEST_KINDS[kind], read_length)``."""
+    template = _TEMPLATES.get((kind, read_length))
+    if template is None:
+        template = _TEMPLATES[(kind, read_length)] = make_request(*REQUEST_KINDS[kind], read_length)
+    packet = object.__new__(type(template))
+    packet.__dict__.update(template.__dict__)
+    return packet
 
 
 def _default_field(name: str) -> object:
@@ -203,35 +265,66 @@ class _Session:
         self.error: Exception | None = None
 
     def feed(self, data: bytes) -> bool:
-        """Feed ``data`` in the chosen chunking; False once the protocol raised its error."""
+        """Feed ``data`` in the chosen chunking; False once the protocol raised its error.
+
+        Written for speed (bound methods and constants in locals, the drain and the bound checks
+        inline, comparisons instead of ``min``): byte-wise feeding runs this loop once per byte
+        for the first BYTEWISE_LIMIT bytes of each feed, and it was the largest single cost of
+        the target. Every chunk gets the same checks as before.
+        """
         proto = self.proto
+        get_buffer, buffer_updated, next_response = proto.get_buffer, proto.buffer_updated, proto.next_response
+        receive_data = proto.receive_data
+        delivered, sent, bound = self.delivered, self.sent, proto_module.SCRATCH_SIZE + self.limit
+        buffer_protocol, bytewise_limit = self.buffer_protocol, BYTEWISE_LIMIT
         cycle = [1 + b for b in self.sizes] or [7]
+        ncycle = len(cycle)
         fed = 0
         for i, chunk in enumerate(chunked(data, self.feed_mode, self.sizes)):
             try:
-                if self.buffer_protocol:
-                    view = memoryview(chunk)
-                    step = cycle[i % len(cycle)]
-                    while view:
-                        buf = proto.get_buffer()
-                        if not len(buf):
+                if not buffer_protocol:
+                    receive_data(chunk)
+                elif len(chunk) == 1:  # byte-wise feeding: the general case below for one byte
+                    buf = get_buffer()
+                    if not len(buf):
+                        raise OracleViolation("get_buffer() returned an empty buffer")
+                    buf[0] = chunk[0]
+                    fed += 1
+                    buffer_updated(1)
+                else:
+                    step = cycle[i % ncycle]
+                    pos, end = 0, len(chunk)
+                    while pos < end:
+                        buf = get_buffer()
+                        n = len(buf)
+                        if not n:
                             raise OracleViolation("get_buffer() returned an empty buffer")
+                        if n > end - pos:
+                            n = end - pos
                         # Small steps only near the start, as chunked() does: past that, a step
                         # of one byte through a 32 KiB DATA reply costs 32,768 calls per input.
-                        n = min(len(buf), len(view), step if fed < BYTEWISE_LIMIT else len(view))
-                        buf[:n] = view[:n]
-                        view = view[n:]
+                        if n > step and fed < bytewise_limit:
+                            n = step
+                        buf[:n] = chunk if n == end else chunk[pos : pos + n]
+                        pos += n
                         fed += n
-                        proto.buffer_updated(n)
-                else:
-                    proto.receive_data(chunk)
+                        buffer_updated(n)
             except (DecodeError, SFTPProtocolError) as exc:
                 self.error = exc
                 self._drain()
                 self._check_sticky(exc)
                 return False
-            self._drain()
-            self._check_bounds()
+            # _drain(), called only when the queue the protocol delivers into is non-empty (a
+            # white-box peek, like _held): next_response() returning None after every chunk was
+            # one instrumented call per byte of byte-wise feeding, with nothing to explore.
+            if proto._responses:
+                while (response := next_response()) is not None:
+                    delivered.append(response)
+                if len(delivered) > len(sent):  # only a drain adds to delivered
+                    self._check_bounds()
+            body = proto._body  # _check_bounds() on what the protocol holds, inline while it passes
+            if len(proto._scratch) + (len(body) if body is not None else 0) > bound:
+                self._check_bounds()
         return True
 
     def _drain(self) -> None:
@@ -261,19 +354,35 @@ class _Session:
         if proto.next_response() is not None:
             raise OracleViolation(f"a reply was delivered after {exc!r}")
 
-    def send_plan(self, plan: bytes) -> None:
+    def send_plan(self, plan: bytes, named: set[int] | None = None) -> None:
+        """Send the plan's requests; with ``named`` (the request ids that the stream's complete
+        reply packets carry), stop as soon as every one of them has been given to a request.
+
+        Why stop there: the receive path looks up only the request a reply names, so a request
+        that no reply in the stream can name changes nothing it does but the outstanding count,
+        which the final check still compares (with the requests actually sent). Sending the plan
+        took a fifth of the target's time, half of it on such requests (mutated seeds keep a
+        recorded plan of ~30 requests and lose most of the replies), while every request kind's
+        send path is still reached by plans whose replies name it. The stop follows the ids the
+        protocol returns, so it holds whatever ids the protocol hands out.
+        """
         proto = self.proto
         # Our own limit on outstanding requests is not under test: the plan stays below it.
         plan = plan[: 2 * c.MAX_OUTSTANDING_REQUESTS]
         for i in range(0, len(plan) - 1, 2):
-            packet_type, extension = REQUEST_KINDS[plan[i] % len(REQUEST_KINDS)]
+            if named is not None and not named:
+                break
+            kind = plan[i] % len(REQUEST_KINDS)
+            packet_type, extension = REQUEST_KINDS[kind]
             flags = plan[i + 1]
             length = READ_LENGTHS[flags & 7]
-            request_id = proto.send(make_request(packet_type, extension, length))
+            request_id = proto.send(_fresh_request(kind, length))
             abandoned = bool(flags & _ABANDON)
             if abandoned:
                 proto.abandon(request_id)
             self.sent[request_id] = (packet_type, abandoned, extension, length)
+            if named is not None:
+                named.discard(request_id)
         proto.data_to_send()
 
     def first_invalid(self, bodies: list[bytes], tail: bytes) -> int | None:
@@ -295,13 +404,13 @@ class _Session:
                 allowed = packets.ALLOWED_RESPONSES[packet_type]
             if body[0] not in allowed:
                 return index
-            try:
-                reply = packets.decode_response(body, extension)
-            except DecodeError:
+            decoded = _reference_decode(body, extension)
+            if decoded is None:
                 return index
-            if packet_type == T.READ and reply.ID == T.DATA and len(reply.data) > length:
+            kind, count = decoded
+            if packet_type == T.READ and kind == T.DATA and count > length:
                 return index
-            if reply.ID == T.NAME and packet_type != T.READDIR and len(reply.entries) != 1:
+            if kind == T.NAME and packet_type != T.READDIR and count != 1:
                 return index
         if len(tail) >= 4 and not 0 < _U32.unpack_from(tail)[0] <= self.limit:
             return len(bodies)
@@ -336,13 +445,38 @@ class _Session:
                                   f"{len(self.sent)} were answered")  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1024)
+def _reference_decode(body: bytes, extension: str | None) -> tuple[int, int] | None:
+    """What the reference model needs of a reply: None if the codec refuses it in that context,
+    else its type and its DATA length or NAME entry count (-1 for other types).
+
+    Cached (a pure function of immutable arguments): mutated recordings repeat the same replies
+    (in a 20-second run, one distinct body in six), and deep sessions carry dozens of them.
+    Bodies are at most the input's length (libFuzzer's -max_len), so the cache stays small.
+    """
+    try:
+        reply = _ref.decode_response(body, extension)
+    except _RefDecodeError:
+        return None
+    if reply.ID == T.DATA:
+        return reply.ID, len(reply.data)
+    if reply.ID == T.NAME:
+        return reply.ID, len(reply.entries)
+    return reply.ID, -1
+
+
+@functools.lru_cache(maxsize=1024)
 def _version_ok(body: bytes, limit: int) -> bool:
-    """The reference for the first packet: a VERSION 3 within the limit that decodes."""
+    """The reference for the first packet: a VERSION 3 within the limit that decodes.
+
+    Cached (a pure function of two immutable arguments): most session inputs are mutated
+    recordings that keep one of a few real VERSION packets, a dozen extension pairs each.
+    """
     if not 0 < len(body) <= limit or body[0] != T.VERSION:
         return False
     try:
-        return packets.Version.decode(body).version == c.SFTP_VERSION
-    except DecodeError:
+        return _ref.Version.decode(body).version == c.SFTP_VERSION
+    except _RefDecodeError:
         return False
 
 
@@ -369,9 +503,9 @@ def _check_session(data: bytes) -> None:
         return
     if run.proto.version is None:
         raise OracleViolation("a complete VERSION was fed but the protocol has no version")
-    version = packets.Version(version=run.proto.version, extensions=run.proto.extension_pairs)
+    version = _ref.Version(version=run.proto.version, extensions=run.proto.extension_pairs)
     _check_round_trip(version, bodies[0], "VERSION as understood")
-    run.send_plan(plan)
+    run.send_plan(plan, {_U32.unpack_from(body, 1)[0] for body in bodies[1:] if len(body) >= 5})
     run.feed(stream[version_end:])
     run.check_delivered(bodies[1:], stream[complete_end:])
 
@@ -393,7 +527,8 @@ def _oracle_functions() -> list[types.FunctionType]:
     from harness.ssh.wire import fields, message
 
     fns = [message.Message.encode, message.Message.values, SFTPAttributes.write, SFTPAttributes.encode,
-           attributes._Attrs.write, packets._ExtensionPairs.write, packets.encode_packet]  # fmt: skip
+           attributes._Attrs.write, packets._ExtensionPairs.write, packets.encode_packet,
+           SFTPAttributes.flags.fget, attributes._check]  # fmt: skip
     fns += [f for f in vars(codec.Writer).values() if isinstance(f, types.FunctionType)]
     for kind in vars(fields).values():
         if isinstance(kind, type) and issubclass(kind, fields.Kind) and "write" in vars(kind):

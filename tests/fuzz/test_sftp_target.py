@@ -167,3 +167,43 @@ def test_unknown_extension_may_answer_with_data() -> None:
     read = proto.send(p.Read(handle=b"h", offset=0, length=1))  # a READ's length still bounds its DATA
     with pytest.raises(SFTPProtocolError, match="answers a READ of 1"):
         proto.receive_data(p.encode_packet(p.Data(request_id=read, data=b"xy")))
+
+
+# -- the target's own speed-ups keep what it checks --------------------------------------------------------
+
+
+def test_reference_model_decodes_with_its_own_copy_of_the_codec() -> None:
+    """The reference codec is a second import of the same source (uninstrumented when fuzzing): its
+    own classes, while the code under test keeps the modules in sys.modules; it decides alike."""
+    import sys
+
+    from harness.ssh.errors import DecodeError
+
+    assert fuzz_sftp._ref is not p and sys.modules["harness.ssh.sftp.packets"] is p
+    assert fuzz_sftp._RefDecodeError is not DecodeError and fuzz_sftp._ref.__file__ == p.__file__
+    statvfs = p.StatvfsReply(request_id=1, **dict.fromkeys(p.STATVFS_FIELDS, 7)).encode()
+    assert fuzz_sftp._reference_decode(statvfs, "statvfs@openssh.com") == (T.EXTENDED_REPLY, -1)
+    assert fuzz_sftp._reference_decode(statvfs[:-1], "statvfs@openssh.com") is None  # typed: too short
+    assert fuzz_sftp._reference_decode(statvfs[:-1], None) == (T.EXTENDED_REPLY, -1)  # opaque
+    name = p.Name(request_id=2, entries=((b"a", b"", SFTPAttributes()), (b"b", b"", SFTPAttributes()))).encode()
+    assert fuzz_sftp._reference_decode(name, None) == (T.NAME, 2)
+
+
+def test_plan_stops_once_every_id_the_stream_names_is_handed_out() -> None:
+    """Requests no reply can name are not sent; the outstanding count is checked against what was."""
+    plan = b"".join(fuzz_sftp.plan_entry(T.STAT, None) for _ in range(10))
+    stream = _VERSION + p.encode_packet(p.Attrs(request_id=2, attrs=SFTPAttributes()))
+    run = _run_session(b"", _VERSION, FEED_WHOLE)
+    run.send_plan(plan, {2})
+    assert sorted(run.sent) == [0, 1, 2] and run.proto.outstanding == 3
+    run.feed(stream[len(_VERSION) :])
+    run.check_delivered(fuzz_sftp._frame(stream)[0][1:], b"")
+    assert run.proto.outstanding == 2
+    fuzz_sftp.fuzz_one_input(fuzz_sftp.session_input(plan, stream, FEED_BYTES))
+
+
+@pytest.mark.parametrize("kind", range(len(fuzz_sftp.REQUEST_KINDS)))
+def test_plan_requests_are_fresh_copies_of_make_request(kind: int) -> None:
+    packet_type, extension = fuzz_sftp.REQUEST_KINDS[kind]
+    first, second = fuzz_sftp._fresh_request(kind, 1024), fuzz_sftp._fresh_request(kind, 1024)
+    assert first == second == fuzz_sftp.make_request(packet_type, extension, 1024) and first is not second

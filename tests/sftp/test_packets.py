@@ -11,6 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from harness.ssh.errors import DecodeError
+from harness.ssh.sftp import constants as c
 from harness.ssh.sftp import errors as e
 from harness.ssh.sftp import packets as p
 from harness.ssh.sftp.attributes import ATTRS, SFTPAttributes
@@ -224,6 +225,30 @@ def test_version_extension_pairs_keep_order_and_duplicates() -> None:
     many = p.Version(version=3, extensions=tuple((f"e{i}", b"") for i in range(300))).encode()
     with pytest.raises(DecodeError, match="extension pairs"):
         p.decode_response(many)
+
+
+@pytest.mark.parametrize(
+    ("tail", "match"),
+    [
+        ("00000001 61", "short input"),  # a name, then the packet ends
+        ("00000001 ff 00000000", "not valid UTF-8"),
+        ("00000001 61 000000", "short input"),  # the data string's length is cut
+        ("00000001 61 00000002 62", "short input"),  # ... or its bytes
+        ("00000001 61 00000000 00", "short input"),  # a byte that cannot start a pair
+    ],
+)
+def test_version_extension_pairs_are_strict(tail: str, match: str) -> None:
+    """The pairs run to the end of the packet: one more or one fewer byte is an error, never a
+    shorter list."""
+    with pytest.raises(DecodeError, match=match):
+        p.decode_response(bytes.fromhex("02 00000003" + tail))
+
+
+def test_version_takes_up_to_max_extensions_pairs() -> None:
+    most = tuple((f"e{i}", b"") for i in range(c.MAX_EXTENSIONS))
+    assert p.decode_response(p.Version(version=3, extensions=most).encode()).extensions == most
+    with pytest.raises(DecodeError, match="extension pairs"):
+        p.decode_response(p.Version(version=3, extensions=(*most, ("one-more", b""))).encode())
 
 
 # -- ATTRS -------------------------------------------------------------------------------------

@@ -222,6 +222,32 @@ def test_any_chunking_gives_the_same_replies(sizes: list[int], cuts: list[int], 
     assert proto.outstanding == 0
 
 
+def test_byte_by_byte_through_headers_and_bodies() -> None:
+    """One byte per get_buffer/buffer_updated: every split of every length header, bodies held
+    in the scratch area and in their own buffer; the buffer handed out is never empty."""
+    proto = started()
+    stream, expected = _stream_and_expected(proto, [0, 1, 100, SCRATCH_SIZE + 7, 0])
+    for byte in stream:
+        buf = proto.get_buffer()
+        assert len(buf) > 0
+        buf[0] = byte
+        proto.buffer_updated(1)
+    got = [(r.request_id, bytes(r.packet.data) if r.packet.ID == T.DATA else b"") for r in responses(proto)]
+    assert got == expected
+
+
+def test_an_error_is_kept_and_raised_by_every_later_call() -> None:
+    proto = started()
+    with pytest.raises(SFTPProtocolError, match="not outstanding") as first:
+        proto.receive_data(wire(p.StatusPacket(request_id=9, code=Status.OK)) + wire(p.Version(version=3)))
+    assert proto.error is first.value
+    for again in (lambda: proto.buffer_updated(0), lambda: proto.receive_data(b"\x00"), lambda: proto.send(p.Stat())):
+        with pytest.raises(SFTPProtocolError) as later:
+            again()
+        assert later.value is first.value
+    assert len(proto.get_buffer()) > 0 and proto.next_response() is None
+
+
 _frames = st.lists(
     st.tuples(st.sampled_from([*map(int, T), 0, 99, 255]), st.integers(0, 3), st.binary(max_size=40)), max_size=4
 ).map(lambda frames: b"".join(

@@ -32,6 +32,9 @@ _WRITE_TAIL = struct.Struct(">QI")  # offset, data length
 # many per read, while at most this much of a large DATA packet is copied an extra time.
 SCRATCH_SIZE = 4096
 _ID_MASK = 0xFFFFFFFF
+_HEADER = 4  # the uint32 length in front of every packet
+# INIT never varies: encoded once rather than by every session (the fuzzer starts thousands a second).
+_INIT = p.encode_packet(p.Init(version=SFTP_VERSION, extensions=()))
 
 
 class Response(NamedTuple):
@@ -72,11 +75,15 @@ class SFTPClientProtocol:
         self._responses: deque[Response] = deque()
         self._started = False
         self.error: Exception | None = None
-        # receive state: either collecting a length header in the scratch area, or a body
+        # receive state: either collecting a length header in the scratch area, or a body. One
+        # view, fill count and target for both, so that get_buffer and buffer_updated (once per
+        # read: per byte for a byte-wise peer or fuzzer) branch on which only once it is full.
         self._scratch = bytearray(SCRATCH_SIZE)
-        self._scratch_len = 0
+        self._scratch_view = memoryview(self._scratch)
         self._body: bytearray | None = None
-        self._body_len = 0
+        self._view = self._scratch_view  # where the next bytes go: the scratch area or the body
+        self._filled = 0  # bytes in it so far
+        self._need = _HEADER  # bytes it must hold before there is something to parse
 
     # == sending ===========================================================================
 
@@ -85,7 +92,7 @@ class SFTPClientProtocol:
         if self._started:
             raise LocalProtocolError("SFTP session already started")
         self._started = True
-        self._out += p.encode_packet(p.Init(version=SFTP_VERSION, extensions=()))
+        self._out += _INIT
 
     def supports(self, extension: str) -> bool:
         """Whether the server announced ``extension`` in VERSION (only then may we use it)."""
@@ -157,50 +164,50 @@ class SFTPClientProtocol:
 
     def get_buffer(self) -> memoryview:
         """Memory for the next incoming bytes (never empty)."""
-        if self._body is not None:
-            return memoryview(self._body)[self._body_len :]
-        return memoryview(self._scratch)[self._scratch_len :]
+        return self._view[self._filled :]
 
     def buffer_updated(self, nbytes: int) -> None:
         """``nbytes`` were written at the start of the last :meth:`get_buffer`. Raises
         :class:`SFTPProtocolError` or :class:`DecodeError` on anything malformed."""
         if self.error is not None:
             raise self.error
+        self._filled += nbytes
+        if self._filled < self._need:
+            return
         try:
             body = self._body
-            if body is not None:
-                self._body_len += nbytes
-                if self._body_len == len(body):
-                    self._body = None
-                    self._deliver(body)
+            if body is None:
+                self._parse_scratch()
                 return
-            self._scratch_len += nbytes
-            self._parse_scratch()
+            self._body = None
+            self._view, self._filled, self._need = self._scratch_view, 0, _HEADER
+            self._deliver(body)
         except (DecodeError, SFTPProtocolError) as exc:
             self.error = exc
             raise
 
     def _parse_scratch(self) -> None:
-        scratch, end, pos = self._scratch, self._scratch_len, 0
-        while end - pos >= 4:
+        scratch, end, pos = self._scratch, self._filled, 0
+        while end - pos >= _HEADER:
             length = _U32.unpack_from(scratch, pos)[0]
             if length == 0 or length > self.max_packet_length:
                 raise SFTPProtocolError(f"SFTP packet length {length} is outside 1..{self.max_packet_length}")
-            start = pos + 4
+            start = pos + _HEADER
             if end - start >= length:
                 pos = start + length
                 self._deliver(scratch[start:pos])
                 continue
             body = bytearray(length)
             have = end - start
-            body[:have] = memoryview(scratch)[start:end]
-            self._body, self._body_len = body, have
-            pos = end
-            break
+            body[:have] = self._scratch_view[start:end]
+            self._body = body
+            self._view, self._filled, self._need = memoryview(body), have, length
+            return
+        # what is left is part of a length header: move it to the front
         rest = end - pos
-        if rest:
+        if rest and pos:
             scratch[:rest] = scratch[pos:end]
-        self._scratch_len = rest
+        self._filled = rest
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Feed bytes from the channel (any chunking)."""
