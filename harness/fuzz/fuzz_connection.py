@@ -23,6 +23,10 @@ DISCONNECT with that reason ("Protocol mismatch." in the version exchange), and 
 is ever sent, whatever arrives next. After the peer's DISCONNECT nothing more is sent either.
 Every packet the connection sends decodes under the strict codec.
 
+Speed in a campaign: ``main`` learns the host-key signature checks from the phases and the
+seeds, then answers them from what it learned (:mod:`harness.fuzz.recorded` explains why those
+are the exact answers); the test suite's replay always checks exactly.
+
 Roles: client phases replay recordings of real OpenSSH and Dropbear servers; server phases
 (codes 0x80 and up) replay a scripted session with our own seeded client in memory
 (:func:`drive_pair`), until transcripts of real clients against our server exist. Nothing
