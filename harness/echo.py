@@ -7,6 +7,8 @@ from __future__ import annotations
 import socket
 import threading
 
+from harness.accept import accept_each
+
 # A connection that sends nothing for this long is dropped (no test waits on a silent echo).
 IDLE_TIMEOUT = 20.0
 
@@ -17,18 +19,10 @@ class EchoService:
     def __init__(self) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port: int = self.sock.getsockname()[1]
-        threading.Thread(target=self._run, name="echo-accept", daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._echo, args=(conn,), daemon=True).start()
+        threading.Thread(target=accept_each, args=(self.sock, self._echo), name="echo-accept", daemon=True).start()
 
     @staticmethod
-    def _echo(conn: socket.socket) -> None:
+    def _echo(conn: socket.socket, origin: object) -> None:
         conn.settimeout(IDLE_TIMEOUT)
         with conn:
             try:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.accept import accept_each
 from harness.channel import Channel
 from harness.server import (
     AUTH_FAILED,
@@ -416,12 +417,7 @@ class ShellServer(ServerInterface):
             sock.close()
 
     def _accept_forwarded(self, listener: socket.socket, address: str, port: int) -> None:
-        while True:
-            try:
-                conn, origin = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._forward_out, args=(conn, origin, address, port), daemon=True).start()
+        accept_each(listener, lambda conn, origin: self._forward_out(conn, origin, address, port))
 
     def _forward_out(self, conn: socket.socket, origin: tuple[str, int], address: str, port: int) -> None:
         try:
@@ -539,14 +535,9 @@ class Listener:
         return self
 
     def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+        accept_each(self.sock, self._one)
 
-    def _one(self, conn: socket.socket) -> None:
+    def _one(self, conn: socket.socket, origin: Any) -> None:
         try:
             transport = serve_connection(conn, self.host_keys, self.config, self.moduli, self._track)
             # Keep only live connections: a long-running server must not hold every past one.
