@@ -136,7 +136,7 @@ def configured_listener(host_keys: list[Any], config: Any, make_config: Callable
     from harness.serve import Listener
 
     class _Configured(Listener):
-        def _one(self, conn: socket.socket) -> None:
+        def _one(self, conn: socket.socket, origin: Any) -> None:
             try:
                 self.transports.append(serve_with(conn, self.host_keys, self.config, make_config()))
             except Exception:
