@@ -157,12 +157,8 @@ def breakdown(target: str) -> tuple[float, list[tuple[str, float]], list[tuple[s
     """Uninstrumented microseconds per seed input and the share of time per part of the code."""
     module = importlib.import_module(TARGETS[target].module)
     inputs = [p.read_bytes() for p in sorted((ROOT / "corpus" / target).iterdir())]
-    if target.startswith("connection"):
-        # As a campaign's main() runs them: recorded pow / signature checks, learned from the seeds.
-        from harness.fuzz import recorded
-
-        learner = recorded.install(with_pow=target == "connection_dh")
-        learner.learn(module.fuzz_one_input, inputs)  # builds the phases as it goes
+    if hasattr(module, "prepare"):
+        module.prepare(inputs)  # as the campaign's main() does (connection targets: recorders learned)
     elif hasattr(module, "build_all"):
         module.build_all()
     for data in inputs:  # warm caches (phase snapshots, lazy imports)

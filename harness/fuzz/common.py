@@ -34,6 +34,7 @@ _OWN_MODULES = (
     "harness.fuzz.campaign",
     "harness.fuzz.minimize",
     "harness.fuzz.recorded",
+    "harness.fuzz.phase_random",
     "harness.transcript",
 )
 

@@ -36,9 +36,7 @@ else here depends on the role.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import random
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +55,7 @@ from harness.fuzz.common import (
     split_records,
     uninstrument,
 )
+from harness.fuzz.phase_random import PhaseRandom
 from harness.fuzz.snapshot import Snapshot
 
 with instrumented():
@@ -267,57 +266,6 @@ def _extra_action(conn: Connection, action: tuple[str, ...]) -> None:
 
 
 Observer = Callable[[str, int, bytes], None]
-
-
-class PhaseRandom:
-    """A fuzzed connection's randomness: ``random.Random(seed).randbytes``, byte for byte, with
-    state a snapshot restores for free after :meth:`freeze`.
-
-    Why exact: a phase stops where the recording goes on, and the seeds carry the recorded
-    peer's next packets; in phases that draw randomness after that point (our ECDH key in the
-    version and kexinit phases, the group-exchange exponent) any other stream changes the
-    exchange hash, the recorded host-key signature no longer verifies, and no seed gets past
-    the key exchange. Why not ``random.Random`` itself: restoring its Mersenne Twister state
-    (``setstate``, 625 words) costs ~2.5 us per input, a third of a snapshot restore.
-
-    :meth:`freeze` draws :data:`AHEAD` 32-bit words from the generator once; from then on
-    ``randbytes(n)`` is rebuilt from those words exactly as CPython's does (``getrandbits(8n)``:
-    whole words, least significant first, the last one shifted right to the bits it needs,
-    little-endian), and the only state is a position, an int in ``__dict__``. Past the drawn
-    words (no input needs 64 KiB of randomness) it continues with a deterministic hash stream.
-    """
-
-    AHEAD = 16384  # words
-
-    def __init__(self, seed: int) -> None:
-        self._rng: random.Random | None = random.Random(seed)
-        self._words = b""  # AHEAD words, little-endian, once frozen
-        self._pos = 0
-
-    def freeze(self) -> None:
-        rng = self._rng
-        assert rng is not None, "frozen twice"
-        self._words = b"".join(rng.getrandbits(32).to_bytes(4, "little") for _ in range(self.AHEAD))
-        self._rng = None
-
-    def randbytes(self, n: int) -> bytes:
-        if self._rng is not None:
-            return self._rng.randbytes(n)
-        whole, part = divmod(n, 4)
-        pos = self._pos
-        end = pos + 4 * (whole + (part > 0))
-        self._pos = end
-        if end > len(self._words):
-            return self._beyond(n, pos)
-        out = self._words[pos : pos + 4 * whole]
-        if part:
-            word = int.from_bytes(self._words[end - 4 : end], "little")
-            out += (word >> (32 - 8 * part)).to_bytes(part, "little")
-        return out
-
-    def _beyond(self, n: int, pos: int) -> bytes:
-        block = pos.to_bytes(8, "big")
-        return b"".join(hashlib.blake2b(block + i.to_bytes(4, "big")).digest() for i in range(-(-n // 64)))[:n]
 
 
 def drive(transcript: Transcript, spec: PhaseSpec | None = None, observer: Observer | None = None,
@@ -783,16 +731,29 @@ assert (FEED_WHOLE, FEED_BYTES, FEED_CHUNKS) == (0, 1, 2)
 FAST = Selection.of(slow=False)
 
 
-def main() -> None:
+def prepare_campaign(run_one: Callable[[bytes], None], selection: Selection, with_pow: bool,
+                     inputs: list[bytes]) -> None:  # fmt: skip
+    """What a campaign does before fuzzing (``main`` here and in fuzz_connection_dh, and the
+    speed benchmark): put the recorders in place unless ``HARNESS_FUZZ_EXACT=1``
+    (:mod:`harness.fuzz.recorded` explains why their answers are the exact ones), build the
+    phases (a transcript replay each, outside the measured loop), and learn from ``inputs``."""
     from harness.fuzz import recorded
+
+    learner = None if recorded.exact_requested() else recorded.install(with_pow=with_pow)
+    build_all(selection)
+    if learner is not None:
+        learner.learn(run_one, inputs)
+
+
+def prepare(inputs: list[bytes]) -> None:
+    """This fuzzer's campaign set-up: signature checks learned; finite-field DH is the other's."""
+    prepare_campaign(fuzz_one_input, FAST, False, inputs)
+
+
+def main() -> None:
     from harness.fuzz.common import corpus_inputs, run
 
-    # Signature checks are learned, then stood in (harness.fuzz.recorded explains why that
-    # gives the same answers); finite-field DH is the other fuzzer's.
-    learner = None if recorded.exact_requested() else recorded.install(with_pow=False)
-    build_all()  # outside the measured loop: a phase costs a transcript replay
-    if learner is not None:
-        learner.learn(fuzz_one_input, corpus_inputs())
+    prepare(corpus_inputs())
     run(fuzz_one_input)
 
 

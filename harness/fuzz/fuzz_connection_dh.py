@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 
-from harness.fuzz.fuzz_connection import Selection, build_all, run_input
+from harness.fuzz.fuzz_connection import Selection, prepare_campaign, run_input
 
 # Packets per input: the reply (or group and reply), NEWKEYS and what comes right after it.
 # This fuzzer's phases end with the first key exchange; everything later in a recorded session
@@ -32,14 +32,15 @@ def fuzz_one_input(data: bytes) -> None:
     run_input(data, SLOW)
 
 
+def prepare(inputs: list[bytes]) -> None:
+    """This fuzzer's campaign set-up: big-integer pow and signature checks learned."""
+    prepare_campaign(fuzz_one_input, SLOW, True, inputs)
+
+
 def main() -> None:
-    from harness.fuzz import recorded
     from harness.fuzz.common import corpus_inputs, run
 
-    learner = None if recorded.exact_requested() else recorded.install(with_pow=True)
-    build_all(SLOW)
-    if learner is not None:
-        learner.learn(fuzz_one_input, corpus_inputs())
+    prepare(corpus_inputs())
     run(fuzz_one_input)
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from harness.fuzz import fuzz_codec, fuzz_connection, fuzz_connection_dh, fuzz_keys, fuzz_packet
 from harness.fuzz.common import join_records
+from harness.fuzz.phase_random import PhaseRandom
 
 from .strategies import messages, mutated, seed_files
 
@@ -158,7 +159,7 @@ def test_phase_random_is_the_seeded_stream_before_and_after_freeze(sizes: list[i
     import random
 
     reference = random.Random(7)
-    phase_random = fuzz_connection.PhaseRandom(7)
+    phase_random = PhaseRandom(7)
     for n in sizes[:before]:
         assert phase_random.randbytes(n) == reference.randbytes(n)
     phase_random.freeze()
@@ -169,7 +170,7 @@ def test_phase_random_is_the_seeded_stream_before_and_after_freeze(sizes: list[i
 def test_phase_random_state_is_restored_by_the_snapshot() -> None:
     from harness.fuzz.snapshot import Snapshot
 
-    phase_random = fuzz_connection.PhaseRandom(42)
+    phase_random = PhaseRandom(42)
     phase_random.randbytes(20)
     phase_random.freeze()
     snapshot = Snapshot(phase_random)
@@ -178,7 +179,7 @@ def test_phase_random_state_is_restored_by_the_snapshot() -> None:
     snapshot.restore()
     assert [phase_random.randbytes(n) for n in sizes] == first
     assert not snapshot._randoms  # nothing restored through Random.setstate
-    beyond = fuzz_connection.PhaseRandom(1)
+    beyond = PhaseRandom(1)
     beyond.freeze()
     beyond.randbytes(4 * beyond.AHEAD)
     assert len(beyond.randbytes(100)) == 100  # past the drawn words: still deterministic bytes
