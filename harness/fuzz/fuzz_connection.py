@@ -435,22 +435,51 @@ def _zero_padding(n: int) -> bytes:
     return bytes(n)
 
 
+# The fake peer's wire bytes for (sealer, sequence number, payload), when the sealer carries
+# no state between packets and nothing compresses: a mutated input shares most of its packets
+# with the input it came from, and sealing them again (five cryptography calls and the framing
+# per packet) was a tenth of this target's time for bytes already known. Sealers built for new
+# keys are shared the same way, so packets after a fuzzed key exchange that derived the same
+# keys hit the cache too. Both are the oracle's tooling; the connection's own sealing and every
+# opening stay real.
+_FRAMES: dict[tuple[Any, int, bytes], bytes] = {}
+_FRAMES_MAX = 1 << 15
+_SEALERS: dict[tuple[Any, ...], Any] = {}
+_SEALERS_MAX = 256
+
+
+def _peer_sealer(cipher: Any, mac: Any, key: bytes, iv: bytes, mac_key: bytes) -> Any:
+    """The sealer for new keys: one object per key set when it is stateless (ChaCha20)."""
+    if cipher.mode != "chacha20-poly1305":
+        return prot.make_sealer(cipher, mac, key, iv, mac_key)
+    ident = (cipher.name, key)
+    sealer = _SEALERS.get(ident)
+    if sealer is None:
+        if len(_SEALERS) >= _SEALERS_MAX:
+            _SEALERS.clear()
+        sealer = _SEALERS[ident] = prot.make_sealer(cipher, mac, key, iv, mac_key)
+    return sealer
+
+
 class FakePeer:
     """Frames packets with the protection (and compression) the connection currently expects."""
 
-    def __init__(self, conn: Connection, sealer: Any, compressor: Any) -> None:
+    def __init__(self, conn: Connection, sealer: Any, compressor: Any, plain: bool = False) -> None:
         self.conn = conn
         self.writer = PacketWriter(sealer, _zero_padding)
         self.writer.compressor = compressor
         self._opener = conn.reader.opener
         self._decompressor = conn.reader.decompressor
+        # Besides ChaCha20-Poly1305 (rewound per packet), the plaintext sealer of the phases
+        # before the first NEWKEYS (``plain``) depends only on (seq, packet).
+        self._plain = sealer if plain else None
 
     def _sync(self) -> None:
         reader = self.conn.reader
         if reader.opener is not self._opener:
             self._opener = reader.opener
             cipher, mac, keys = self.conn.kex.last_incoming  # type: ignore[misc]
-            self.writer.sealer = prot.make_sealer(cipher, mac, keys.key, keys.iv, keys.mac_key)
+            self.writer.sealer = _peer_sealer(cipher, mac, keys.key, keys.iv, keys.mac_key)
         if reader.decompressor is not self._decompressor:
             self._decompressor = reader.decompressor
             deflate = isinstance(reader.decompressor, comp.Decompressor)
@@ -459,8 +488,18 @@ class FakePeer:
     def frame(self, payload: bytes, ahead: int = 0) -> bytes:
         """One packet at the connection's next incoming sequence number (+ ``ahead`` in a batch)."""
         self._sync()
-        self.writer.seq = (self.conn.reader.seq + ahead) & 0xFFFFFFFF
-        return self.writer.frame(payload)
+        writer = self.writer
+        seq = writer.seq = (self.conn.reader.seq + ahead) & 0xFFFFFFFF
+        sealer = writer.sealer
+        if writer.compressor is not IDENTITY or not (sealer is self._plain or type(sealer) is aead.ChachaPolySealer):
+            return writer.frame(payload)
+        key = (sealer, seq, payload)
+        wire = _FRAMES.get(key)
+        if wire is None:
+            if len(_FRAMES) >= _FRAMES_MAX:
+                _FRAMES.clear()
+            wire = _FRAMES[key] = writer.frame(payload)
+        return wire
 
     def seal(self, packet: bytes, ahead: int = 0) -> bytes:
         """A whole plaintext packet (length, padding length, payload, padding) sealed as it is."""
@@ -511,7 +550,7 @@ def build_phase(spec: PhaseSpec) -> BuiltPhase:
         raise ValueError(f"phase {spec.name}: a live zlib stream needs fresh_zlib=True")
     if isinstance(getattr(conn.randbytes, "__self__", None), PhaseRandom):
         conn.randbytes.__self__.freeze()  # type: ignore[attr-defined]
-    peer = FakePeer(conn, sealer, compressor)
+    peer = FakePeer(conn, sealer, compressor, plain=incoming is None)
     return BuiltPhase(spec, conn, peer, Snapshot(conn, peer))
 
 

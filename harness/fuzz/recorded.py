@@ -20,6 +20,13 @@ starts, while the phases are built and the seed corpus runs once with exact arit
   weak-key forgeries stay findable. Parsing (blob layout, name, the 64-byte length) runs
   before the check and is never stood in.
 
+Besides the two stand-ins, a campaign memoizes the kex parties' elliptic-curve work and
+Ed25519 signing (:class:`Memo`): X25519 and NIST key generation from the phase's fixed random
+bytes, the exchanges with a peer value, our host key's signature over an exchange hash. Those
+are pure functions of their arguments (Ed25519 signing is deterministic; ECDSA, which is not,
+is left alone), so a memo changes no answer, only what it costs: a phase repeats the same
+key generation for every input that reaches it, and most inputs keep the recorded peer value.
+
 Only a campaign installs them (``main`` of the connection targets); the test suite's replay and
 ``harness fuzz --replay`` always compute exactly. ``HARNESS_FUZZ_EXACT=1`` turns both off.
 """
@@ -89,6 +96,49 @@ class RecordedVerify:
         return self._exact(verifier, signature, data)
 
 
+class Memo:
+    """A pure function's results by argument tuple (bounded; exceptions are not kept)."""
+
+    def __init__(self, function: Callable[..., Any], limit: int = 4096) -> None:
+        self.function = function
+        self.limit = limit
+        self.known: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, *args: Any) -> Any:
+        value = self.known.get(args)
+        if value is None:
+            if len(self.known) >= self.limit:
+                self.known.clear()
+            value = self.known[args] = self.function(*args)
+        return value
+
+
+# kexprims functions that are pure, memoized in a campaign.
+_MEMOIZED = ("x25519_private", "x25519_exchange", "ecdh_private", "ecdh_exchange")
+
+
+def _memoize_crypto() -> None:
+    """Memoize the kex parties' calls into ``cryptography`` and Ed25519 signing (idempotent)."""
+    from harness.ssh.crypto import kexprims, signatures
+
+    for name in _MEMOIZED:
+        function = getattr(kexprims, name)
+        if not isinstance(function, Memo):
+            setattr(kexprims, name, Memo(function))
+    sign = signatures.Ed25519Signer.sign
+    if not isinstance(sign, Memo):
+        signatures.Ed25519Signer.sign = _MemoMethod(sign)  # type: ignore[method-assign]
+
+
+class _MemoMethod(Memo):
+    """A memoized method: a descriptor, so ``signer.sign(data)`` passes the signer as an argument."""
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Callable[..., Any]:
+        if obj is None:
+            return self
+        return lambda *args: self(obj, *args)
+
+
 @dataclass
 class Recorded:
     """What :func:`install` put in place; :meth:`stop_learning` once the seeds have run."""
@@ -116,7 +166,7 @@ def exact_requested() -> bool:
 
 
 def install(with_pow: bool) -> Recorded:
-    """Put the recorders in place (``pow`` in the kex modules only when ``with_pow``)."""
+    """Put the recorders and memos in place (``pow`` in the kex modules only when ``with_pow``)."""
     from harness.ssh.crypto import signatures
     from harness.ssh.kex import methods, server_methods
 
@@ -134,4 +184,5 @@ def install(with_pow: bool) -> Recorded:
         return recorded_verify(self, signature, data)
 
     signatures.Ed25519Verifier.verify = verify  # type: ignore[method-assign]
+    _memoize_crypto()
     return Recorded(recorded_pow, recorded_verify)

@@ -37,6 +37,18 @@ RandBytes = Callable[[int], bytes]
 _U32 = struct.Struct(">I")
 _CHANNEL_DATA = 94
 _CHANNEL_DATA_BYTE = bytes([_CHANNEL_DATA])
+_DISCONNECT_BYTE = b"\x01"
+_EMPTY_LANGUAGE = b"\x00\x00\x00\x00"
+
+
+def disconnect_payload(reason: int, description: str) -> bytes:
+    """DISCONNECT (RFC 4253 11.1) built without the generic encoder, with an empty language tag.
+
+    Why: it ends every session that sends something malformed, which for a fuzzer is most of
+    them; the bytes are exactly what ``m.Disconnect(...).encode()`` gives (a test checks).
+    """
+    text = description.encode("utf-8")
+    return _DISCONNECT_BYTE + _U32.pack(reason) + _U32.pack(len(text)) + text + _EMPTY_LANGUAGE
 
 
 class Connection:
@@ -451,13 +463,14 @@ class Connection:
     def _fail(self, exc: RemoteProtocolError) -> None:
         if self.phase is Phase.CLOSED:
             return
+        reason, text = int(exc.reason), str(exc)
         if self.phase is not Phase.VERSION:
             try:
-                self._frame(m.Disconnect(reason=int(exc.reason), description=str(exc)[:200], language="").encode())
+                self._frame(disconnect_payload(reason, text[:200]))
             except Exception:
                 pass
         else:
             self._out += b"Protocol mismatch.\r\n"
         self.phase = Phase.CLOSED
-        self.disconnect_reason = int(exc.reason)
-        self.emit(ev.Disconnected(int(exc.reason), str(exc), False, exc))
+        self.disconnect_reason = reason
+        self.emit(ev.Disconnected(reason, text, False, exc))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.fuzz import recorded
-from harness.ssh.crypto import signatures
+from harness.ssh.crypto import kexprims, signatures
 from harness.ssh.kex import methods, server_methods
 
 
@@ -51,6 +51,7 @@ def test_install_patches_only_what_it_says(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(signatures.Ed25519Verifier, "verify", signatures.Ed25519Verifier.verify)
     monkeypatch.setattr(methods, "pow", pow, raising=False)
     monkeypatch.setattr(server_methods, "pow", pow, raising=False)
+    _keep_crypto(monkeypatch)
     learner = recorded.install(with_pow=False)
     assert learner.pow is None and methods.pow is pow
     signer, verifier = _signer_and_verifier(3)
@@ -61,6 +62,7 @@ def test_install_patches_only_what_it_says(monkeypatch: pytest.MonkeyPatch) -> N
     assert verifier.verify(signer.sign(b"c"), b"c") is False  # unseen signature, learned key: stood in
     learner = recorded.install(with_pow=True)
     assert methods.pow is learner.pow and server_methods.pow is learner.pow
+    assert isinstance(kexprims.x25519_private, recorded.Memo)
 
 
 def test_exact_requested(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,3 +71,53 @@ def test_exact_requested(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not recorded.exact_requested()
     monkeypatch.setenv(recorded.LEGACY_EXACT_ENV, "1")
     assert recorded.exact_requested()
+
+
+def test_memo_returns_the_function_result_and_keeps_no_exception() -> None:
+    calls: list[tuple[int, int]] = []
+
+    def divide(a: int, b: int) -> int:
+        calls.append((a, b))
+        return a // b
+
+    memo = recorded.Memo(divide, limit=2)
+    assert memo(7, 2) == 3 and memo(7, 2) == 3 and calls == [(7, 2)]
+    with pytest.raises(ZeroDivisionError):
+        memo(1, 0)
+    with pytest.raises(ZeroDivisionError):
+        memo(1, 0)  # not kept: raised again, by the function
+    assert calls.count((1, 0)) == 2
+    memo(8, 2), memo(9, 2)  # over the limit: the memo starts again rather than growing
+    assert len(memo.known) <= 2
+
+
+def _keep_crypto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put back what the memos replace after the test (install replaces them on purpose)."""
+    for name in recorded._MEMOIZED:
+        monkeypatch.setattr(kexprims, name, getattr(kexprims, name))
+    monkeypatch.setattr(signatures.Ed25519Signer, "sign", signatures.Ed25519Signer.sign)
+
+
+def test_memoized_kex_crypto_gives_the_exact_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    _keep_crypto(monkeypatch)
+    secret_a, secret_b = bytes(range(32)), bytes(range(1, 33))
+    expected = kexprims.X25519Party(lambda n: secret_a).shared_secret(kexprims.X25519Party(lambda n: secret_b).public)
+    p256_a = kexprims.EcdhParty("nistp256", lambda n: b"\x01" * n)
+    p256_b = kexprims.EcdhParty("nistp256", lambda n: b"\x02" * n)
+    expected_ec = p256_a.shared_secret(p256_b.public)
+    signer, _ = _signer_and_verifier(4)
+    expected_sig = signer.sign(b"exchange hash")
+    recorded._memoize_crypto()
+    recorded._memoize_crypto()  # idempotent: wraps once
+    assert isinstance(kexprims.x25519_exchange, recorded.Memo)
+    assert not isinstance(kexprims.x25519_exchange.function, recorded.Memo)
+    for _ in range(2):  # computed, then remembered: the same bytes both times
+        x_a, x_b = kexprims.X25519Party(lambda n: secret_a), kexprims.X25519Party(lambda n: secret_b)
+        assert x_a.shared_secret(x_b.public) == expected
+        ec_a = kexprims.EcdhParty("nistp256", lambda n: b"\x01" * n)
+        assert ec_a.shared_secret(p256_b.public) == expected_ec
+        assert signer.sign(b"exchange hash") == expected_sig
+    with pytest.raises(kexprims.KexError):  # a bad point still fails, every time
+        ec_a.shared_secret(b"\x04" + bytes(64))
+    with pytest.raises(kexprims.KexError):
+        x_a.shared_secret(bytes(32))  # all-zero output: the library's ValueError, exactly as unmemoized

@@ -32,18 +32,33 @@ def hash_function(name: str) -> Callable[..., hashlib._Hash]:
 # -- X25519 (RFC 7748 / RFC 8731) -------------------------------------------------------------
 
 
+def x25519_private(secret: bytes) -> tuple[x25519.X25519PrivateKey, bytes]:
+    """The private key for a 32-byte secret and its raw public value.
+
+    This and the other module-level functions below are the only places a kex party calls
+    ``cryptography``; each is a pure function of its arguments, so a fuzzing campaign can
+    memoize them (:mod:`harness.fuzz.recorded`) without changing any result.
+    """
+    private = x25519.X25519PrivateKey.from_private_bytes(secret)
+    return private, private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def x25519_exchange(private: x25519.X25519PrivateKey, peer_public: bytes) -> bytes:
+    """The X25519 output; ValueError for an all-zero result (the library checks it)."""
+    return private.exchange(x25519.X25519PublicKey.from_public_bytes(peer_public))
+
+
 class X25519Party:
     """One side's ephemeral X25519 key."""
 
     def __init__(self, randbytes: RandBytes) -> None:
-        self._private = x25519.X25519PrivateKey.from_private_bytes(randbytes(32))
-        self.public = self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self._private, self.public = x25519_private(randbytes(32))
 
     def shared_secret(self, peer_public: bytes) -> bytes:
         if len(peer_public) != 32:
             raise KexError(f"X25519 public value must be 32 bytes, got {len(peer_public)}")
         try:
-            secret = self._private.exchange(x25519.X25519PublicKey.from_public_bytes(peer_public))
+            secret = x25519_exchange(self._private, peer_public)
         except ValueError as exc:  # all-zero output (small-order point), RFC 7748 section 6.1
             raise KexError(f"X25519 exchange failed: {exc}") from exc
         if secret == bytes(32):
@@ -68,6 +83,18 @@ _CURVE_ORDER = {
 }
 
 
+def ecdh_private(curve: str, scalar: int) -> tuple[ec.EllipticCurvePrivateKey, bytes]:
+    """The private key for ``scalar`` on a NIST curve and its uncompressed public point."""
+    private = ec.derive_private_key(scalar, CURVES[curve]())
+    return private, private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+
+
+def ecdh_exchange(curve: str, private: ec.EllipticCurvePrivateKey, peer_public: bytes) -> bytes:
+    """The shared x coordinate; ValueError for a point not on the curve."""
+    peer = ec.EllipticCurvePublicKey.from_encoded_point(CURVES[curve](), peer_public)
+    return private.exchange(ec.ECDH(), peer)
+
+
 class EcdhParty:
     """One side's ephemeral ECDH key on a NIST curve; the scalar comes from ``randbytes``."""
 
@@ -75,14 +102,12 @@ class EcdhParty:
         order = _CURVE_ORDER[curve]
         nbytes = (order.bit_length() + 7) // 8 + 8  # 64 extra bits make the reduction bias negligible
         scalar = int.from_bytes(randbytes(nbytes), "big") % (order - 1) + 1
-        self._curve = CURVES[curve]()
-        self._private = ec.derive_private_key(scalar, self._curve)
-        self.public = self._private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+        self._curve = curve
+        self._private, self.public = ecdh_private(curve, scalar)
 
     def shared_secret(self, peer_public: bytes) -> bytes:
         try:
-            peer = ec.EllipticCurvePublicKey.from_encoded_point(self._curve, peer_public)
-            return self._private.exchange(ec.ECDH(), peer)
+            return ecdh_exchange(self._curve, self._private, peer_public)
         except ValueError as exc:
             raise KexError(f"invalid ECDH public point from peer: {exc}") from exc
 
