@@ -87,6 +87,7 @@ uninstrument(PacketWriter.frame, aead.ChachaPolySealer.seal, aead._ChachaBase._s
              aead.ChachaPolyOpener.open, aead.GcmOpener.packet_length, aead.GcmOpener.open,
              aead._check_aligned, prot._EamOpener.packet_length, prot._EamOpener.open,
              prot._EtmOpener.packet_length, prot._EtmOpener.open, prot._MacKeyed._tag,
+             prot._PlainOpener.packet_length, prot._PlainOpener.open, prot._PlainSealer.seal,
              comp.Decompressor.decompress)  # fmt: skip
 
 def _transcripts() -> Path:

@@ -48,8 +48,8 @@ with instrumented():
 # The writer side builds the stream the reader is fed: the oracle's tooling, not what the fuzzer
 # explores (the reader, the openers and the decompressor are). Instrumented, framing and sealing
 # cost about a quarter of each input and their coverage only mirrors the record lengths.
-uninstrument(PacketWriter.frame, prot._EamSealer.seal, prot._EtmSealer.seal, aead.GcmSealer.seal,
-             aead.ChachaPolySealer.seal, comp.Compressor.compress)  # fmt: skip
+uninstrument(PacketWriter.frame, prot._EamSealer.seal, prot._EtmSealer.seal, prot._PlainSealer.seal,
+             aead.GcmSealer.seal, aead.ChachaPolySealer.seal, comp.Compressor.compress)  # fmt: skip
 
 HEADER = 7
 MAX_RECORDS = 16

@@ -161,6 +161,25 @@ def test_null_protection_before_newkeys() -> None:
     assert read_all(opener, packet, 0) == [packet[4:]]
 
 
+@given(st.binary(min_size=8, max_size=200))
+def test_plain_protection_is_the_null_cipher_without_mac(data: bytes) -> None:
+    """The dedicated plaintext opener decides like encrypt-and-MAC with the null cipher and no MAC."""
+    from harness.ssh.crypto.protection import _EamOpener, _NullContext, _NullMac
+
+    general = _EamOpener(_NullContext(), 8, _NullMac(), 0)
+    plain = null_opener()
+    results = []
+    for opener in (general, plain):
+        try:
+            length = opener.packet_length(0, data[:8])
+        except DecodeError as exc:
+            results.append(("error", str(exc)))
+            continue
+        total = 4 + length
+        results.append(("ok", opener.open(0, memoryview(data[:total])) if total <= len(data) else length))
+    assert results[0] == results[1]
+
+
 # -- tampering -----------------------------------------------------------------------------------
 
 
