@@ -68,6 +68,7 @@ with instrumented():
     from harness.ssh.crypto import protection as prot
     from harness.ssh.errors import DecodeError, LocalProtocolError, RemoteProtocolError
     from harness.ssh.packet.framing import IDENTITY, PacketReader, PacketWriter
+    from harness.ssh.packet.version import VersionReader
     from harness.ssh.phases import Phase, Role
     from harness.ssh.wire import messages as m
     from harness.transcript import Step, Transcript, _act, _config, seeded_randbytes
@@ -76,10 +77,13 @@ with instrumented():
 # functions frame the connection's own output, whose path the input does not steer).
 # The encoder too: the handlers (instrumented) decide which messages go out; how a message
 # becomes bytes is the codec target's business and its coverage steers nothing here. And the
-# packet layer's parsing (framing, openers, inflating): the packet target explores it under
-# every protection, feeding and lying length field; here it only hands payloads to the phase
-# gate, and its edges cost about a tenth of every input. The connection's own decisions
-# about the packet layer (set_protection at NEWKEYS, rekey limits) stay instrumented.
+# packet layer's parsing (framing, openers, inflating, the identification line's buffering
+# loop): the packet target explores it under every protection, feeding and lying length
+# field; here it only hands payloads (or the line, whose parsing ``_line`` stays instrumented)
+# to the phase gate, and its edges cost about a tenth of every input, most in byte mode. The
+# pass-through "compression" before zlib starts has no branch worth a trace. The connection's
+# own decisions about the packet layer (set_protection at NEWKEYS, rekey limits) stay
+# instrumented.
 uninstrument(PacketWriter.frame, aead.ChachaPolySealer.seal, aead._ChachaBase._start,
              aead._ChachaBase._crypt_length, aead.GcmSealer.seal, aead._GcmBase._next_nonce,
              comp.Compressor.compress, *codec_encoder_functions(),
@@ -88,7 +92,8 @@ uninstrument(PacketWriter.frame, aead.ChachaPolySealer.seal, aead._ChachaBase._s
              aead._check_aligned, prot._EamOpener.packet_length, prot._EamOpener.open,
              prot._EtmOpener.packet_length, prot._EtmOpener.open, prot._MacKeyed._tag,
              prot._PlainOpener.packet_length, prot._PlainOpener.open, prot._PlainSealer.seal,
-             comp.Decompressor.decompress)  # fmt: skip
+             comp.Decompressor.decompress, comp._Identity.compress, comp._Identity.decompress,
+             VersionReader.feed)  # fmt: skip
 
 def _transcripts() -> Path:
     """corpus/transcripts: from $HARNESS_TRANSCRIPTS, a PyInstaller bundle (OSS-Fuzz), or the repo."""
@@ -577,12 +582,19 @@ def build_all(selection: Selection | None = None) -> None:
 # sends the same few payloads over and over (UNIMPLEMENTED for the same sequence number, the
 # same DISCONNECT, SERVICE_REQUEST...); decoding each again is the oracle's work, not the
 # fuzzer's, and instrumented it cost as much as handling the packet that caused it.
-_SENT_OK: dict[tuple[bytes, Any, Any], Any] = {}
+_SENT_OK: dict[Any, Any] = {}
 _SENT_OK_MAX = 4096
 
 
-def _decode_sent(payload: bytes, kex_context: Any, auth_context: Any) -> m.Message:
-    key = (payload, kex_context, auth_context)
+def _decode_sent(payload: bytes, conn: Connection) -> m.Message:
+    # Only kex-method (30-49) and auth-method (60-79) numbers decode by context.
+    number = payload[0] if payload else 0
+    if 30 <= number <= 49 or 60 <= number <= 79:
+        kex_context, auth_context = conn.kex.context, conn.auth.context
+        key: Any = (payload, kex_context, auth_context)
+    else:
+        kex_context = auth_context = None
+        key = payload
     msg = _SENT_OK.get(key)
     if msg is None:
         try:
@@ -609,7 +621,7 @@ class _Recorder:
         conn = self.conn
         if conn.phase is Phase.CLOSED and conn.disconnect_reason is not None and self.sent_final():
             raise OracleViolation(f"sent {m.message_name(payload[0])} after its final DISCONNECT")
-        self.last = _decode_sent(bytes(payload), conn.kex.context, conn.auth.context)
+        self.last = _decode_sent(bytes(payload), conn)
         self.sent.append(payload)
 
     def sent_final(self) -> bool:
