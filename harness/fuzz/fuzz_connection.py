@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.fuzz.common import (
-    BYTEWISE_LIMIT,
     FEED_BYTES,
     FEED_CHUNKS,
     FEED_WHOLE,
@@ -59,6 +58,7 @@ from harness.fuzz.phase_random import PhaseRandom
 from harness.fuzz.snapshot import Snapshot
 
 with instrumented():
+    from harness.ssh import connection as conn_module
     from harness.ssh import events as ev
     from harness.ssh import policy as pol
     from harness.ssh.config import ConnectionConfig
@@ -67,10 +67,12 @@ with instrumented():
     from harness.ssh.crypto import compression as comp
     from harness.ssh.crypto import protection as prot
     from harness.ssh.errors import DecodeError, LocalProtocolError, RemoteProtocolError
+    from harness.ssh.kex import exchange
     from harness.ssh.packet.framing import IDENTITY, PacketReader, PacketWriter
     from harness.ssh.packet.version import VersionReader
     from harness.ssh.phases import Phase, Role
     from harness.ssh.wire import messages as m
+    from harness.ssh.wire.codec import Reader
     from harness.transcript import Step, Transcript, _act, _config, seeded_randbytes
 
 # The fake peer's sealing is the oracle's tooling, not code the fuzzer explores (the same
@@ -94,6 +96,13 @@ uninstrument(PacketWriter.frame, aead.ChachaPolySealer.seal, aead._ChachaBase._s
              prot._PlainOpener.packet_length, prot._PlainOpener.open, prot._PlainSealer.seal,
              comp.Decompressor.decompress, comp._Identity.compress, comp._Identity.decompress,
              VersionReader.feed)  # fmt: skip
+# Plumbing with no decision the input steers (an event queue, the output buffer, the framing
+# call and the DISCONNECT bytes after the handler decided to send them, an exception's
+# constructor, the codec reader's constructor, key derivation's hashing and a key-size
+# assertion). Each traced call costs ~150 ns, and these were a sixth of every input's traces.
+uninstrument(Connection.next_event, Connection.data_to_send, Connection.emit, Connection._frame,
+             conn_module.disconnect_payload, RemoteProtocolError.__init__, Reader.__init__,
+             exchange.derive_key, prot._check_sizes)  # fmt: skip
 
 def _transcripts() -> Path:
     """corpus/transcripts: from $HARNESS_TRANSCRIPTS, a PyInstaller bundle (OSS-Fuzz), or the repo."""
@@ -111,13 +120,16 @@ HEADER = 6  # phase code, mode, four chunk sizes
 # its end is 17; the mutator's runs of empty records otherwise make inputs of hundreds of
 # packets that cost milliseconds and reach nothing a shorter one does not.
 MAX_RECORDS = 32
-# Byte-by-byte feeding of each packet covers its first 8 bytes, then the rest in one piece;
-# an identification line area keeps the common BYTEWISE_LIMIT. 8 is the largest header of the
-# restorable protections (the plaintext phase's first block; ChaCha20 and GCM read 4), so
-# every state of the packet reader is reached: header incomplete, header read but packet
-# incomplete, packet complete. A split point further on takes the same path as one before it
-# (the reader only compares what it has with what it needs), and each extra single byte costs
-# a call into the connection (16 bytes per packet took about 2% more of the whole time than 8).
+# Byte-by-byte feeding of each packet covers its first 8 bytes, then the rest in one piece.
+# 8 is the largest header of the restorable protections (the plaintext phase's first block;
+# ChaCha20 and GCM read 4), so every state of the packet reader is reached: header incomplete,
+# header read but packet incomplete, packet complete. A split point further on takes the same
+# path as one before it (the reader only compares what it has with what it needs), and each
+# extra single byte costs a call into the connection (16 bytes per packet took about 2% more
+# of the whole time than 8). The identification line area of the version phases is fed the
+# same way: how the line reader copes with every split point is the packet target's question
+# (it feeds the version exchange byte by byte up to BYTEWISE_LIMIT); the connection only sees
+# a line not yet complete, or complete with the first packets behind it in the same call.
 PACKET_BYTEWISE = 8
 # Ciphers whose per-direction objects carry no stream state between packets that a snapshot
 # could not restore (ChaCha20 rewinds per packet; GCM's counter is a Python attribute).
@@ -744,7 +756,6 @@ def run_on(built: BuiltPhase, data: bytes, max_records: int = MAX_RECORDS) -> li
     feed = mode & 3
     framing = (mode >> 2) & 3
     act = bool(mode & MODE_APP) and conn.is_client
-    version_area = _has_version_area(built)
     i = 0
     while i < len(records) and conn.phase is not Phase.CLOSED:
         wire = _wire_for(built, records, i, framing)
@@ -761,8 +772,7 @@ def run_on(built: BuiltPhase, data: bytes, max_records: int = MAX_RECORDS) -> li
         if feed in (FEED_WHOLE, FEED_BATCH):
             chunks: Any = (wire,)
         else:
-            bytewise = BYTEWISE_LIMIT if i == 1 and version_area else PACKET_BYTEWISE
-            chunks = chunked(wire, feed, sizes, bytewise)
+            chunks = chunked(wire, feed, sizes, PACKET_BYTEWISE)
         for chunk in chunks:
             try:
                 conn.receive_data(chunk)
