@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -33,6 +34,20 @@ def test_snapshot_restores_in_place() -> None:
     assert box.items == [1, 2] and box.buf == b"ab" and box.child == {"k": [3]}
     assert not hasattr(box, "extra")
     assert box.rng.random() == first
+
+
+def test_frozen_dataclasses_are_not_saved_but_what_they_hold_is() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Spec:
+        name: str
+        seen: list[int]
+
+    spec = Spec("x", [1])
+    snap = Snapshot(spec)
+    assert snap.size() == 1  # the list only: the frozen instance itself cannot change
+    spec.seen.append(2)
+    snap.restore()
+    assert spec.seen == [1] and spec.name == "x"
 
 
 @pytest.mark.parametrize("spec", fc.PHASES, ids=lambda s: s.name)
