@@ -63,7 +63,7 @@ with instrumented():
     from harness.ssh import policy as pol
     from harness.ssh.config import ConnectionConfig
     from harness.ssh.connection import Connection
-    from harness.ssh.crypto import aead
+    from harness.ssh.crypto import aead, kexprims
     from harness.ssh.crypto import compression as comp
     from harness.ssh.crypto import protection as prot
     from harness.ssh.errors import DecodeError, LocalProtocolError, RemoteProtocolError
@@ -98,11 +98,11 @@ uninstrument(PacketWriter.frame, aead.ChachaPolySealer.seal, aead._ChachaBase._s
              VersionReader.feed)  # fmt: skip
 # Plumbing with no decision the input steers (an event queue, the output buffer, the framing
 # call and the DISCONNECT bytes after the handler decided to send them, an exception's
-# constructor, the codec reader's constructor, key derivation's hashing and a key-size
-# assertion). Each traced call costs ~150 ns, and these were a sixth of every input's traces.
+# constructor, the codec reader's constructor, key derivation's hashing, a hash table lookup
+# and a key-size assertion). Each traced call costs ~150 ns, and these were a sixth of every input's traces.
 uninstrument(Connection.next_event, Connection.data_to_send, Connection.emit, Connection._frame,
-             conn_module.disconnect_payload, RemoteProtocolError.__init__, Reader.__init__,
-             exchange.derive_key, prot._check_sizes)  # fmt: skip
+             Connection.send_message, conn_module.disconnect_payload, RemoteProtocolError.__init__,
+             Reader.__init__, exchange.derive_key, kexprims.hash_function, prot._check_sizes)  # fmt: skip
 
 def _transcripts() -> Path:
     """corpus/transcripts: from $HARNESS_TRANSCRIPTS, a PyInstaller bundle (OSS-Fuzz), or the repo."""
