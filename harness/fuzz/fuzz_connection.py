@@ -120,17 +120,6 @@ HEADER = 6  # phase code, mode, four chunk sizes
 # its end is 17; the mutator's runs of empty records otherwise make inputs of hundreds of
 # packets that cost milliseconds and reach nothing a shorter one does not.
 MAX_RECORDS = 32
-# Byte-by-byte feeding of each packet covers its first 8 bytes, then the rest in one piece.
-# 8 is the largest header of the restorable protections (the plaintext phase's first block;
-# ChaCha20 and GCM read 4), so every state of the packet reader is reached: header incomplete,
-# header read but packet incomplete, packet complete. A split point further on takes the same
-# path as one before it (the reader only compares what it has with what it needs), and each
-# extra single byte costs a call into the connection (16 bytes per packet took about 2% more
-# of the whole time than 8). The identification line area of the version phases is fed the
-# same way: how the line reader copes with every split point is the packet target's question
-# (it feeds the version exchange byte by byte up to BYTEWISE_LIMIT); the connection only sees
-# a line not yet complete, or complete with the first packets behind it in the same call.
-PACKET_BYTEWISE = 8
 # Ciphers whose per-direction objects carry no stream state between packets that a snapshot
 # could not restore (ChaCha20 rewinds per packet; GCM's counter is a Python attribute).
 RESTORABLE_CIPHERS = frozenset({"chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com",
@@ -772,7 +761,17 @@ def run_on(built: BuiltPhase, data: bytes, max_records: int = MAX_RECORDS) -> li
         if feed in (FEED_WHOLE, FEED_BATCH):
             chunks: Any = (wire,)
         else:
-            chunks = chunked(wire, feed, sizes, PACKET_BYTEWISE)
+            # Byte mode feeds the packet's header singly (the bytes the reader needs before it
+            # knows the length: 8 in the plaintext phase, the version area included, 4 under
+            # ChaCha20 and GCM), then the rest in one piece. That reaches every state of the
+            # reader: header incomplete, header read but packet incomplete (the call with the
+            # header's last byte), packet complete. A later split point takes the same path
+            # as an earlier one, and each single byte costs a call into the connection (16
+            # per packet took about 2% more of the whole time than 8). How the line reader
+            # copes with every split point of an identification line is the packet target's
+            # question (byte by byte up to BYTEWISE_LIMIT); the connection only sees a line
+            # not yet complete, or complete with the first packets behind it.
+            chunks = chunked(wire, feed, sizes, conn.reader.opener.header_len)
         for chunk in chunks:
             try:
                 conn.receive_data(chunk)

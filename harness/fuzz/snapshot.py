@@ -7,8 +7,9 @@ cap a campaign at a few hundred executions per second; ``copy.deepcopy`` is both
 original connection). Instead the graph reachable from the roots is walked once, each mutable
 Python object's contents are saved, and :meth:`Snapshot.restore` puts the contents back into
 the *same* objects (a fresh copy of the saved ``__dict__``, slice assignment for lists,
-bytearrays and deques; plain dicts are cleared and refilled, since others hold them). Objects created by a fuzz input become garbage; closures and bound
-methods keep pointing at the right, restored objects.
+bytearrays and deques; plain dicts are cleared and refilled, since others hold them).
+Objects created by a fuzz input become garbage; closures and bound methods keep pointing at
+the right, restored objects.
 
 Frozen dataclass instances are walked through but not saved: they cannot change after
 construction (restoring them was a sixth of a connection's objects for nothing).
