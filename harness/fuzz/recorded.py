@@ -20,12 +20,14 @@ starts, while the phases are built and the seed corpus runs once with exact arit
   weak-key forgeries stay findable. Parsing (blob layout, name, the 64-byte length) runs
   before the check and is never stood in.
 
-Besides the two stand-ins, a campaign memoizes the kex parties' elliptic-curve work and
-Ed25519 signing (:class:`Memo`): X25519 and NIST key generation from the phase's fixed random
-bytes, the exchanges with a peer value, our host key's signature over an exchange hash. Those
-are pure functions of their arguments (Ed25519 signing is deterministic; ECDSA, which is not,
-is left alone), so a memo changes no answer, only what it costs: a phase repeats the same
-key generation for every input that reaches it, and most inputs keep the recorded peer value.
+Besides the two stand-ins, a campaign memoizes the kex parties' elliptic-curve work, key
+derivation and Ed25519 signing (:class:`Memo`): X25519 and NIST key generation from the
+phase's fixed random bytes, the exchanges with a peer value, the session keys from K and H,
+our host key's signature over an exchange hash. Those are pure functions of their arguments
+(Ed25519 signing is deterministic; ECDSA, which is not, is left alone), so a memo changes no
+answer, only what it costs: a phase repeats the same key generation for every input that
+reaches it, and most inputs keep the recorded peer value. The ChaCha20 contexts of a key are
+shared the same way: every use rewinds them first, within the call (``aead.chacha_streams``).
 
 Only a campaign installs them (``main`` of the connection targets); the test suite's replay and
 ``harness fuzz --replay`` always compute exactly. ``HARNESS_FUZZ_EXACT=1`` turns both off.
@@ -34,6 +36,7 @@ Only a campaign installs them (``main`` of the connection targets); the test sui
 from __future__ import annotations
 
 import builtins
+import importlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -113,18 +116,28 @@ class Memo:
         return value
 
 
-# kexprims functions that are pure, memoized in a campaign.
-_MEMOIZED = ("x25519_private", "x25519_exchange", "ecdh_private", "ecdh_exchange")
+# (module, function) pairs memoized in a campaign: pure functions of their arguments, or (the
+# ChaCha20 streams) objects that carry no state from one call to the next.
+_MEMOIZED = (
+    ("harness.ssh.crypto.kexprims", "x25519_private"),
+    ("harness.ssh.crypto.kexprims", "x25519_exchange"),
+    ("harness.ssh.crypto.kexprims", "ecdh_private"),
+    ("harness.ssh.crypto.kexprims", "ecdh_exchange"),
+    ("harness.ssh.kex.exchange", "derive_key"),
+    ("harness.ssh.crypto.aead", "chacha_streams"),
+)
 
 
 def _memoize_crypto() -> None:
-    """Memoize the kex parties' calls into ``cryptography`` and Ed25519 signing (idempotent)."""
-    from harness.ssh.crypto import kexprims, signatures
+    """Memoize the kex parties' calls into ``cryptography``, key derivation, the ChaCha20
+    streams of a key and Ed25519 signing (idempotent)."""
+    from harness.ssh.crypto import signatures
 
-    for name in _MEMOIZED:
-        function = getattr(kexprims, name)
+    for module_name, name in _MEMOIZED:
+        module = importlib.import_module(module_name)
+        function = getattr(module, name)
         if not isinstance(function, Memo):
-            setattr(kexprims, name, Memo(function))
+            setattr(module, name, Memo(function))
     sign = signatures.Ed25519Signer.sign
     if not isinstance(sign, Memo):
         signatures.Ed25519Signer.sign = _MemoMethod(sign)  # type: ignore[method-assign]

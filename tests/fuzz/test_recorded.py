@@ -3,6 +3,8 @@ exact computation gives on everything a fuzzer can produce."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from harness.fuzz import recorded
@@ -93,8 +95,9 @@ def test_memo_returns_the_function_result_and_keeps_no_exception() -> None:
 
 def _keep_crypto(monkeypatch: pytest.MonkeyPatch) -> None:
     """Put back what the memos replace after the test (install replaces them on purpose)."""
-    for name in recorded._MEMOIZED:
-        monkeypatch.setattr(kexprims, name, getattr(kexprims, name))
+    for module_name, name in recorded._MEMOIZED:
+        module = importlib.import_module(module_name)
+        monkeypatch.setattr(module, name, getattr(module, name))
     monkeypatch.setattr(signatures.Ed25519Signer, "sign", signatures.Ed25519Signer.sign)
 
 
@@ -117,6 +120,21 @@ def test_memoized_kex_crypto_gives_the_exact_results(monkeypatch: pytest.MonkeyP
         ec_a = kexprims.EcdhParty("nistp256", lambda n: b"\x01" * n)
         assert ec_a.shared_secret(p256_b.public) == expected_ec
         assert signer.sign(b"exchange hash") == expected_sig
+    from harness.ssh.crypto import aead
+    from harness.ssh.kex import exchange
+
+    assert isinstance(exchange.derive_key, recorded.Memo) and isinstance(aead.chacha_streams, recorded.Memo)
+    key = bytes(range(64))
+    plain = bytes([0, 0, 0, 16, 6]) + bytes(15)
+    reference = aead.ChachaPolySealer.__new__(aead.ChachaPolySealer)  # unshared streams
+    reference._main, reference._length = aead.chacha_streams.function(key)
+    first, second = aead.ChachaPolySealer(key), aead.ChachaPolyOpener(key)  # one shared pair
+    assert first._main is second._main
+    for seq in (0, 7, 3):  # interleaved use of the shared streams changes nothing
+        wire = first.seal(seq, plain)
+        assert wire == reference.seal(seq, plain)
+        assert second.packet_length(seq, wire[:4]) == 16
+        assert second.open(seq, memoryview(wire)) == plain[4:]
     with pytest.raises(kexprims.KexError):  # a bad point still fails, every time
         ec_a.shared_secret(b"\x04" + bytes(64))
     with pytest.raises(kexprims.KexError):

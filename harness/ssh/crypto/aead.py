@@ -13,6 +13,7 @@ block size (OpenSSH's ``need % block_size`` check in ``ssh_packet_read_poll2``).
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher
@@ -103,6 +104,17 @@ _CHACHA_BLOCK = bytes(64)
 _POLY_KEY_LEN = 32
 
 
+def chacha_streams(key: bytes) -> tuple[Any, Any]:
+    """The (main, length) ChaCha20 contexts for a 64-byte chacha20-poly1305 key.
+
+    Every use rewinds a context (``reset_nonce``) before reading from it, within one call, so
+    no state passes from one packet to the next: a fuzzing campaign shares one pair between
+    all objects holding the same key (:mod:`harness.fuzz.recorded` memoizes this function).
+    """
+    main = Cipher(ChaCha20(key[:32], bytes(16)), mode=None).encryptor()
+    return main, Cipher(ChaCha20(key[32:64], bytes(16)), mode=None).encryptor()
+
+
 class _ChachaBase:
     """Two ChaCha20 contexts rewound per packet with ``reset_nonce`` (no per-packet setup).
 
@@ -117,8 +129,7 @@ class _ChachaBase:
 
     def __init__(self, key: bytes, iv: bytes = b"") -> None:
         # ``iv`` is unused (OpenSSH derives none for this cipher); kept for a uniform factory.
-        self._main = Cipher(ChaCha20(key[:32], bytes(16)), mode=None).encryptor()
-        self._length = Cipher(ChaCha20(key[32:64], bytes(16)), mode=None).encryptor()
+        self._main, self._length = chacha_streams(key)
 
     def _start(self, seq: int) -> bytes:
         """Rewind the main stream to block 0 for ``seq`` and return the Poly1305 key."""
