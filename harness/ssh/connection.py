@@ -38,6 +38,7 @@ _U32 = struct.Struct(">I")
 _CHANNEL_DATA = 94
 _CHANNEL_DATA_BYTE = bytes([_CHANNEL_DATA])
 _DISCONNECT_BYTE = b"\x01"
+_UNIMPLEMENTED_BYTE = b"\x03"  # + uint32 sequence number: the answer to every unknown message
 _EMPTY_LANGUAGE = b"\x00\x00\x00\x00"
 
 
@@ -411,7 +412,7 @@ class Connection:
                 name = m.message_name(msg_id)
                 state = "during key exchange" if self.kex.peer_kex_active else f"in phase '{self.phase.value}'"
                 raise RemoteProtocolError(f"{name} (message {msg_id}) is not allowed {state}")
-            self._frame(m.Unimplemented(seq=self.reader.last_seq).encode())
+            self._frame(_UNIMPLEMENTED_BYTE + _U32.pack(self.reader.last_seq))
             return
         if 30 <= msg_id <= 49 and self.kex.ignore_next_kex_packet:
             self.kex.ignore_next_kex_packet = False  # RFC 4253 7: the peer's wrong guess
@@ -430,7 +431,7 @@ class Connection:
             return
         handler = self._handlers.get(msg_id)
         if handler is None or isinstance(msg, UnknownMessage):
-            self._frame(m.Unimplemented(seq=self.reader.last_seq).encode())
+            self._frame(_UNIMPLEMENTED_BYTE + _U32.pack(self.reader.last_seq))
             return
         handler(msg)
 

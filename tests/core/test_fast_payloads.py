@@ -1,10 +1,11 @@
-"""The hand-built DISCONNECT payload is byte for byte the generic encoder's."""
+"""The hand-built DISCONNECT and UNIMPLEMENTED payloads are byte for byte the generic encoder's."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.ssh import connection
 from harness.ssh.connection import disconnect_payload
 from harness.ssh.wire import messages as m
 
@@ -23,3 +24,9 @@ def test_disconnect_payload_matches_the_codec(reason: int, description: str) -> 
         raise AssertionError("the fast DISCONNECT encoded text the codec refuses")
     assert disconnect_payload(reason, description) == expected
     assert m.decode_message(expected, None, None).description == description
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_unimplemented_payload_matches_the_codec(seq: int) -> None:
+    fast = connection._UNIMPLEMENTED_BYTE + connection._U32.pack(seq)
+    assert fast == m.Unimplemented(seq=seq).encode()
