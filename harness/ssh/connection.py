@@ -38,6 +38,7 @@ _U32 = struct.Struct(">I")
 _CHANNEL_DATA = 94
 _CHANNEL_DATA_BYTE = bytes([_CHANNEL_DATA])
 _DISCONNECT_BYTE = b"\x01"
+_REKEY_PHASES = frozenset({Phase.USERAUTH, Phase.CONNECTED})  # where volume limits start a rekey
 _UNIMPLEMENTED_BYTE = b"\x03"  # + uint32 sequence number: the answer to every unknown message
 _EMPTY_LANGUAGE = b"\x00\x00\x00\x00"
 
@@ -265,7 +266,7 @@ class Connection:
             self.kex.start()
 
     def _maybe_rekey(self) -> None:
-        if self.kex.in_progress or self.phase not in (Phase.USERAUTH, Phase.CONNECTED):
+        if self.kex.in_progress or self.phase not in _REKEY_PHASES:
             return
         cfg = self.config
         w, r = self.writer, self.reader
@@ -414,7 +415,7 @@ class Connection:
                 raise RemoteProtocolError(f"{name} (message {msg_id}) is not allowed {state}")
             self._frame(_UNIMPLEMENTED_BYTE + _U32.pack(self.reader.last_seq))
             return
-        if 30 <= msg_id <= 49 and self.kex.ignore_next_kex_packet:
+        if self.kex.ignore_next_kex_packet and 30 <= msg_id <= 49:
             self.kex.ignore_next_kex_packet = False  # RFC 4253 7: the peer's wrong guess
             return
         if msg_id == _CHANNEL_DATA and not self.config.emit_messages:
