@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.fuzz import recorded
 from harness.fuzz.common import (
     FEED_BYTES,
     FEED_CHUNKS,
@@ -103,6 +104,10 @@ uninstrument(PacketWriter.frame, aead.ChachaPolySealer.seal, aead._ChachaBase._s
 uninstrument(Connection.next_event, Connection.data_to_send, Connection.emit, Connection._frame,
              Connection.send_message, conn_module.disconnect_payload, RemoteProtocolError.__init__,
              Reader.__init__, exchange.derive_key, kexprims.hash_function, prot._check_sizes)  # fmt: skip
+# What a campaign memoizes (harness.fuzz.recorded) runs uninstrumented too, so an input's
+# coverage never depends on whether an earlier input filled the memo (they are thin wrappers
+# around cryptography; the checks around them, in the kex parties, stay instrumented).
+uninstrument(*recorded.memoized_functions())
 
 def _transcripts() -> Path:
     """corpus/transcripts: from $HARNESS_TRANSCRIPTS, a PyInstaller bundle (OSS-Fuzz), or the repo."""
@@ -800,8 +805,6 @@ def prepare_campaign(run_one: Callable[[bytes], None], selection: Selection, wit
     speed benchmark): put the recorders in place unless ``HARNESS_FUZZ_EXACT=1``
     (:mod:`harness.fuzz.recorded` explains why their answers are the exact ones), build the
     phases (a transcript replay each, outside the measured loop), and learn from ``inputs``."""
-    from harness.fuzz import recorded
-
     learner = None if recorded.exact_requested() else recorded.install(with_pow=with_pow)
     build_all(selection)
     if learner is not None:

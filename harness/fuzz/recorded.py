@@ -128,6 +128,16 @@ _MEMOIZED = (
 )
 
 
+def memoized_functions() -> list[Callable[..., Any]]:
+    """The functions a campaign memoizes, unwrapped (the connection targets run them
+    uninstrumented, so an input's coverage never depends on what the memo holds)."""
+    from harness.ssh.crypto import signatures
+
+    found = [getattr(importlib.import_module(module), name) for module, name in _MEMOIZED]
+    found.append(signatures.Ed25519Signer.__dict__["sign"])
+    return [f.function if isinstance(f, Memo) else f for f in found]
+
+
 def _memoize_crypto() -> None:
     """Memoize the kex parties' calls into ``cryptography``, key derivation, the ChaCha20
     streams of a key and Ed25519 signing (idempotent)."""

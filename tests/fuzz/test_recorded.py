@@ -139,3 +139,12 @@ def test_memoized_kex_crypto_gives_the_exact_results(monkeypatch: pytest.MonkeyP
         ec_a.shared_secret(b"\x04" + bytes(64))
     with pytest.raises(kexprims.KexError):
         x_a.shared_secret(bytes(32))  # all-zero output: the library's ValueError, exactly as unmemoized
+
+
+def test_memoized_functions_are_the_unwrapped_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    _keep_crypto(monkeypatch)
+    before = recorded.memoized_functions()
+    recorded._memoize_crypto()
+    after = recorded.memoized_functions()
+    assert after == before and not any(isinstance(f, recorded.Memo) for f in after)
+    assert len(after) == len(recorded._MEMOIZED) + 1  # and Ed25519 signing
