@@ -23,11 +23,14 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ALL_SUITES="bullseye bookworm trixie"
-# kind:suite of every peer image. Keep in sync with harness.peers.docker.PEERS (a test checks).
+# kind:tag of every peer image; the tag is the suite, or suite-variant for a sanitizer build
+# (built with --build-arg VARIANT=variant). Keep in sync with harness.peers.docker.PEERS and
+# SANITIZER_PEERS (a test checks).
 PEER_IMAGES=(
     openssh:bullseye openssh:bookworm openssh:trixie
     dropbear:bullseye dropbear:bookworm dropbear:trixie
     tinyssh:bookworm
+    dropbear:bookworm-asan
 )
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
 DOCKERD_LOG=/var/log/dockerd.log
@@ -184,10 +187,10 @@ EOF
 # 4. Peer images
 
 context_hash() {
-    local kind=$1 suite=$2 base_id
+    local kind=$1 suite=$2 variant=$3 base_id
     base_id=$(docker image inspect --format '{{.Id}}' "debian:$suite-slim")
     {
-        echo "suite=$suite base=$base_id"
+        echo "suite=$suite base=$base_id${variant:+ variant=$variant}"
         (cd "$HERE/$kind" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
         # The executable bit of the entrypoint matters to the image too.
         (cd "$HERE/$kind" && find . -type f -perm -u+x -print | sort)
@@ -195,8 +198,10 @@ context_hash() {
 }
 
 build_peer_image() {
-    local kind=$1 suite=$2 image="harness-peer/$1:$2" hash current
-    hash=$(context_hash "$kind" "$suite")
+    local kind=$1 tag=$2 image="harness-peer/$1:$2" hash current suite variant=""
+    suite=${tag%%-*}
+    [ "$suite" = "$tag" ] || variant=${tag#*-}
+    hash=$(context_hash "$kind" "$suite" "$variant")
     current=$(docker image inspect --format '{{ index .Config.Labels "harness.context-hash" }}' "$image" 2>/dev/null || true)
     if [ "$force" -eq 0 ] && [ "$current" = "$hash" ]; then
         log "$image is up to date: reused"
@@ -205,7 +210,7 @@ build_peer_image() {
     local t0 out; t0=$(now)
     log "building $image${current:+ (context changed)}"
     out=$(mktemp)
-    if ! docker build --network host --build-arg "SUITE=$suite" \
+    if ! docker build --network host --build-arg "SUITE=$suite" ${variant:+--build-arg "VARIANT=$variant"} \
         --label "harness.context-hash=$hash" --label "harness.peer.kind=$kind" --label "harness.peer.suite=$suite" \
         -t "$image" "$HERE/$kind" >"$out" 2>&1; then
         tail -n 30 "$out" >&2
@@ -217,14 +222,15 @@ build_peer_image() {
 }
 
 main() {
-    local t0; t0=$(now)
+    local t0 tag; t0=$(now)
     ensure_engine
     for suite in $suites; do
         make_base_image "$suite"
     done
     if [ "$base_only" -eq 0 ]; then
         for entry in "${PEER_IMAGES[@]}"; do
-            case " $suites " in *" ${entry#*:} "*) build_peer_image "${entry%%:*}" "${entry#*:}" ;; esac
+            tag=${entry#*:}
+            case " $suites " in *" ${tag%%-*} "*) build_peer_image "${entry%%:*}" "$tag" ;; esac
         done
     fi
     log "done in $(elapsed "$t0")"

@@ -85,10 +85,15 @@ class PeerSpec:
 
     kind: str
     suite: str
+    variant: str = ""  # "asan": the same source package built with sanitizers
+
+    @property
+    def tag(self) -> str:
+        return f"{self.suite}-{self.variant}" if self.variant else self.suite
 
     @property
     def image(self) -> str:
-        return f"{IMAGE_REPOSITORY}/{self.kind}:{self.suite}"
+        return f"{IMAGE_REPOSITORY}/{self.kind}:{self.tag}"
 
 
 # Stable peer id -> image. The ids are what the running peer reports (make_peer_id of its
@@ -102,6 +107,14 @@ PEERS: dict[str, PeerSpec] = {
     "dropbear-2022.83": PeerSpec("dropbear", "bookworm"),
     "dropbear-2025.89": PeerSpec("dropbear", "trixie"),
     "tinyssh": PeerSpec("tinyssh", "bookworm"),
+}
+
+# Sanitizer builds for the live-peer fuzzer (harness.fuzz.live): Debian's source package of the
+# same release compiled with AddressSanitizer and UndefinedBehaviorSanitizer, so a memory error
+# the fuzzer provokes is a report in the log, not silent corruption. The id is the release's
+# plus the variant. Not in PEERS: the conformance runs and scenarios use the packaged builds.
+SANITIZER_PEERS: dict[str, PeerSpec] = {
+    "dropbear-2022.83-asan": PeerSpec("dropbear", "bookworm", "asan"),
 }
 
 # Debian package whose version is recorded in PeerInfo.extra["package_version"].
@@ -167,9 +180,17 @@ def docker_available() -> tuple[bool, str]:
     return True, f"Docker engine {version.get('Version', '?')} (API {version.get('ApiVersion', '?')}) at {where}"
 
 
+def peer_spec(peer_id: str) -> PeerSpec:
+    """The image of a packaged peer (:data:`PEERS`) or a sanitizer build (:data:`SANITIZER_PEERS`)."""
+    spec = PEERS.get(peer_id) or SANITIZER_PEERS.get(peer_id)
+    if spec is None:
+        raise ValueError(f"unknown peer {peer_id!r}; known: {', '.join([*PEERS, *SANITIZER_PEERS])}")
+    return spec
+
+
 def peer_image_status(peer_id: str) -> tuple[bool, str]:
     """Whether the image of ``peer_id`` is present in the engine; the reason if not."""
-    spec = PEERS[peer_id]
+    spec = peer_spec(peer_id)
     try:
         _client().images.get(spec.image)
     except docker.errors.ImageNotFound:
@@ -522,8 +543,8 @@ def _prepare_home(home: Path) -> None:
 def start_docker_server(image_kind: str, suite: str, workdir: Path | None = None, *, timeout: float = 30.0,
                         extra_config: Mapping[str, SshdConfigValue] | None = None,
                         host_key_types: Sequence[str] = DEFAULT_DROPBEAR_HOST_KEYS,
-                        extra_args: Sequence[str] = ()) -> DockerServer:
-    """Start ``harness-peer/<image_kind>:<suite>`` on a free loopback port; returns once it answered.
+                        extra_args: Sequence[str] = (), variant: str = "") -> DockerServer:
+    """Start ``harness-peer/<image_kind>:<suite>[-<variant>]`` on a free loopback port; returns once it answered.
 
     ``workdir`` (None: a temp dir that ``stop()`` removes) is mounted at /harness and holds the
     config, host keys, known_hosts, the per-run home and the log. ``extra_config`` overrides
@@ -534,7 +555,7 @@ def start_docker_server(image_kind: str, suite: str, workdir: Path | None = None
     if image_kind not in PEER_KINDS:
         raise ValueError(f"image_kind must be one of {PEER_KINDS}: {image_kind!r}")
     deadline = time.monotonic() + timeout
-    spec = PeerSpec(image_kind, suite)
+    spec = PeerSpec(image_kind, suite, variant)
     try:
         client = _client()
         _cleanup_once()
@@ -560,12 +581,10 @@ def start_docker_server(image_kind: str, suite: str, workdir: Path | None = None
 
 
 def start_peer(peer_id: str, workdir: Path | None = None, *, timeout: float = 30.0, **options: Any) -> DockerServer:
-    """Start the peer with this id from :data:`PEERS` and check it is the version the id names."""
-    try:
-        spec = PEERS[peer_id]
-    except KeyError:
-        raise ValueError(f"unknown peer {peer_id!r}; known: {', '.join(PEERS)}") from None
-    server = start_docker_server(spec.kind, spec.suite, workdir, timeout=timeout, **options)
+    """Start the peer with this id (:data:`PEERS`, :data:`SANITIZER_PEERS`) and check it is the
+    version the id names."""
+    spec = peer_spec(peer_id)
+    server = start_docker_server(spec.kind, spec.suite, workdir, timeout=timeout, variant=spec.variant, **options)
     if server.info.peer_id != peer_id:
         banner = server.info.banner
         server.stop()
@@ -602,12 +621,12 @@ def _start(client: docker.DockerClient, spec: PeerSpec, image: Image, workdir: P
             container = client.containers.create(
                 image.id,
                 plan.command,
-                name=f"harness-{spec.kind}-{spec.suite}-{os.getpid()}-{port}",
+                name=f"harness-{spec.kind}-{spec.tag}-{os.getpid()}-{port}",
                 environment={"HARNESS_LISTEN": LOOPBACK, "HARNESS_PORT": str(port), **plan.environment},
                 network_mode="host",
                 volumes={str(workdir): {"bind": CONTAINER_WORKDIR, "mode": "rw"},
                          str(home): {"bind": CONTAINER_HOME, "mode": "rw"}},
-                labels={**_owner_labels(), LABEL_PEER_ID: f"{spec.kind}:{spec.suite}"},
+                labels={**_owner_labels(), LABEL_PEER_ID: f"{spec.kind}:{spec.tag}"},
             )
         except docker.errors.DockerException as exc:
             raise PeerStartError(f"cannot create a container from {spec.image}: {exc}") from exc
@@ -713,9 +732,12 @@ def _peer_info(container: Container, spec: PeerSpec, image: Image, banner: str, 
     # One tinysshd in the matrix, so a plain id: its banner carries whatever version string the
     # build was given (upstream "noversion", Debian "20230101-1" plus a random word).
     peer_id = "tinyssh" if product == "tinyssh" else make_peer_id(product, version)
+    if spec.variant:  # a sanitizer build of that release: its own id
+        peer_id = f"{peer_id}-{spec.variant}"
     extra = {
         "launcher": "docker", "image": spec.image, "image_id": str(image.id), "kind": spec.kind,
-        "suite": spec.suite, "container": str(container.name), "container_id": str(container.id),
+        "suite": spec.suite, "variant": spec.variant, "container": str(container.name),
+        "container_id": str(container.id),
         "package_version": package_version, **plan.extra,
     }
     return PeerInfo(

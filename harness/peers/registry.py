@@ -53,6 +53,13 @@ def docker_peer_ids() -> tuple[str, ...]:
     return tuple(PEERS)
 
 
+def sanitizer_peer_ids() -> tuple[str, ...]:
+    """Sanitizer builds (Docker only) for live-peer fuzzing; not in the default peer sets."""
+    from harness.peers.docker import SANITIZER_PEERS
+
+    return tuple(SANITIZER_PEERS)
+
+
 @cache
 def local_versions() -> dict[str, str]:
     """Peer ids of the locally installed servers, by product ({} entries where none is installed)."""
@@ -105,7 +112,8 @@ def start_peer(peer_id: str, launcher: str, workdir: Path | None = None, **optio
         from harness.peers.docker import peer_image_status
         from harness.peers.docker import start_peer as docker_start
 
-        present, reason = peer_image_status(peer_id) if peer_id in docker_peer_ids() else (True, "")
+        known = peer_id in docker_peer_ids() or peer_id in sanitizer_peer_ids()
+        present, reason = peer_image_status(peer_id) if known else (True, "")
         if not present:
             raise PeerError(f"{peer_id}: {reason} (build it with `harness peers build` or containers/bootstrap.sh)")
         return docker_start(peer_id, workdir, **options)

@@ -1,10 +1,11 @@
 """Live-peer fuzzing against real container peers: a healthy peer gives no findings, a broken one does.
 
 The detection tests break the real peer on purpose between an iteration and its check (the
-run's ``after_iteration`` seam): ``docker kill`` (a crash: the container is gone) and
+run's ``after_iteration`` seam): ``docker kill`` (a crash: the container is gone),
 ``docker pause`` (a hang: the kernel still accepts connections on the listener, but nothing
-answers). Each must produce exactly one finding with its transcript and bytes, and the run must
-restart the peer and carry on.
+answers) and SIGABRT to a session process of the AddressSanitizer build (a sanitizer report:
+its runtime handles the signal and prints a report with the stack). Each must produce exactly
+one finding with its transcript and bytes, and the run must restart the peer and carry on.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ from harness.peers.docker import docker_available, peer_image_status
 
 pytestmark = pytest.mark.peer
 
-HEALTHY = ("openssh-9.2", "dropbear-2022.83")
+HEALTHY = ("openssh-9.2", "dropbear-2022.83", "dropbear-2022.83-asan")
+SANITIZED = "dropbear-2022.83-asan"
+# In the container: SIGABRT to every dropbear session process (children of the listener, PID 1).
+_ABORT_SESSIONS = ('for d in /proc/[0-9]*; do read -r pid comm state ppid rest < "$d/stat"; '
+                   'if [ "$comm" = "(dropbear)" ] && [ "$ppid" = 1 ]; then kill -ABRT "$pid"; fi; done')
 
 
 def _need(peer_id: str) -> None:
@@ -91,6 +96,27 @@ def test_a_frozen_peer_is_a_hang_finding_and_is_restarted(tmp_path: Path) -> Non
     path, record = _one_finding(summary)
     assert record["kind"] == "hang" and record["iteration"] == 1
     assert "no identification line within 2 s" in record["evidence"] and "paused" in record["evidence"]
+    assert (path / "transcript.txt").stat().st_size > 0
+    assert summary.restarts == 1 and summary.iterations == 3
+
+
+def test_a_sanitizer_report_is_a_finding_and_the_peer_is_restarted(tmp_path: Path) -> None:
+    _need(SANITIZED)
+
+    def abort_a_session_at_one(peer: live.PeerUnderTest, result: live.IterationResult) -> None:
+        if result.iteration == 1:
+            info = peer.info
+            with socket.create_connection((info.host, info.port), timeout=5) as sock:
+                assert sock.recv(64).startswith(b"SSH-")  # a session process exists now
+                done = peer.handle.container.exec_run(["sh", "-c", _ABORT_SESSIONS])
+                assert done.exit_code == 0, done.output
+
+    summary = live.run(SANITIZED, seed=4, seconds=None, iterations=3, out_dir=tmp_path, answer_timeout=1.0,
+                       after_iteration=abort_a_session_at_one, log=lambda _: None)  # fmt: skip
+    path, record = _one_finding(summary)
+    assert path == tmp_path / SANITIZED / "1"
+    assert record["kind"] == "report" and record["iteration"] == 1
+    assert "AddressSanitizer" in record["evidence"]
     assert (path / "transcript.txt").stat().st_size > 0
     assert summary.restarts == 1 and summary.iterations == 3
 

@@ -31,6 +31,7 @@ from harness.peers.docker import (
     LABEL_PEER,
     LABEL_RUN,
     PEERS,
+    SANITIZER_PEERS,
     DockerServer,
     cleanup_stale_containers,
     docker_available,
@@ -333,4 +334,5 @@ def test_bootstrap_builds_exactly_the_registered_peers() -> None:
     text = (REPO / "containers" / "bootstrap.sh").read_text()
     block = re.search(r"PEER_IMAGES=\((.*?)\)", text, re.DOTALL)
     assert block is not None
-    assert set(block.group(1).split()) == {f"{spec.kind}:{spec.suite}" for spec in PEERS.values()}
+    registered = [*PEERS.values(), *SANITIZER_PEERS.values()]
+    assert set(block.group(1).split()) == {f"{spec.kind}:{spec.tag}" for spec in registered}
