@@ -203,3 +203,24 @@ def test_phases_that_draw_after_their_point_still_complete_the_recorded_kex() ->
             fuzz_connection.run_on(built, data)
             completed[spec.name] += built.conn.kex.count > before
     assert all(completed.values()), completed
+
+
+@given(st.binary(max_size=64), st.data())
+def test_codec_boolean_difference_check_is_the_bytewise_rule(original: bytes, data: st.DataObject) -> None:
+    """The C-level difference scan decides exactly like comparing byte by byte."""
+    encoded = bytearray(original)
+    for i in data.draw(st.lists(st.integers(0, max(0, len(original) - 1)), max_size=4)) if original else ():
+        encoded[i] = data.draw(st.sampled_from([0, 1, 2, 0xFF]))
+    if data.draw(st.booleans()):
+        encoded += b"\x01"
+    naive = len(original) == len(encoded) and all(
+        a == b or (a > 1 and b == 1) for a, b in zip(original, encoded, strict=True)
+    )
+    assert fuzz_codec._same_but_booleans(original, bytes(encoded)) == naive
+
+
+def test_codec_primitives_read_at_most_max_fields() -> None:
+    """A long run of fields is read up to MAX_FIELDS and round-trips over what was read."""
+    field = b"\x00" + struct.pack(">I", 0)  # tag 0 (string), empty string
+    fuzz_codec._check_primitives(field * (fuzz_codec.MAX_FIELDS * 10))  # no OracleViolation
+    fuzz_codec._check_primitives(field * 3 + b"\x00")  # a truncated last field: DecodeError, ignored
