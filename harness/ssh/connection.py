@@ -39,7 +39,7 @@ _CHANNEL_DATA = 94
 _CHANNEL_DATA_BYTE = bytes([_CHANNEL_DATA])
 _DISCONNECT_BYTE = b"\x01"
 _REKEY_PHASES = frozenset({Phase.USERAUTH, Phase.CONNECTED})  # where volume limits start a rekey
-_UNIMPLEMENTED_BYTE = b"\x03"  # + uint32 sequence number: the answer to every unknown message
+_UNIMPLEMENTED_BYTE = b"\x03"
 _EMPTY_LANGUAGE = b"\x00\x00\x00\x00"
 
 
@@ -51,6 +51,12 @@ def disconnect_payload(reason: int, description: str) -> bytes:
     """
     text = description.encode("utf-8")
     return _DISCONNECT_BYTE + _U32.pack(reason) + _U32.pack(len(text)) + text + _EMPTY_LANGUAGE
+
+
+def unimplemented_payload(seq: int) -> bytes:
+    """UNIMPLEMENTED (RFC 4253 11.4) for packet ``seq``: the answer to every unknown message
+    number, built without the generic encoder for the same reason (a test checks the bytes)."""
+    return _UNIMPLEMENTED_BYTE + _U32.pack(seq)
 
 
 class Connection:
@@ -141,7 +147,7 @@ class Connection:
         if self.phase is Phase.CLOSED:
             return
         if self.phase is not Phase.VERSION or self._out:
-            self._frame(m.Disconnect(reason=reason, description=description, language="").encode())
+            self._frame(disconnect_payload(reason, description))
         self.phase = Phase.CLOSED
         self.disconnect_reason = reason
         self.emit(ev.Disconnected(reason, description, False))
@@ -413,7 +419,7 @@ class Connection:
                 name = m.message_name(msg_id)
                 state = "during key exchange" if self.kex.peer_kex_active else f"in phase '{self.phase.value}'"
                 raise RemoteProtocolError(f"{name} (message {msg_id}) is not allowed {state}")
-            self._frame(_UNIMPLEMENTED_BYTE + _U32.pack(self.reader.last_seq))
+            self._frame(unimplemented_payload(self.reader.last_seq))
             return
         if self.kex.ignore_next_kex_packet and 30 <= msg_id <= 49:
             self.kex.ignore_next_kex_packet = False  # RFC 4253 7: the peer's wrong guess
@@ -432,7 +438,7 @@ class Connection:
             return
         handler = self._handlers.get(msg_id)
         if handler is None or isinstance(msg, UnknownMessage):
-            self._frame(_UNIMPLEMENTED_BYTE + _U32.pack(self.reader.last_seq))
+            self._frame(unimplemented_payload(self.reader.last_seq))
             return
         handler(msg)
 
