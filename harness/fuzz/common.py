@@ -25,6 +25,7 @@ _OWN_MODULES = (
     "harness.fuzz",
     "harness.fuzz.common",
     "harness.fuzz.snapshot",
+    "harness.fuzz.fake_peer",
     "harness.fuzz.fuzz_codec",
     "harness.fuzz.fuzz_packet",
     "harness.fuzz.fuzz_connection",

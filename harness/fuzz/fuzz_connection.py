@@ -59,6 +59,7 @@ from harness.fuzz.phase_random import PhaseRandom
 from harness.fuzz.snapshot import Snapshot
 
 with instrumented():
+    from harness.fuzz.fake_peer import FakePeer
     from harness.ssh import connection as conn_module
     from harness.ssh import events as ev
     from harness.ssh import policy as pol
@@ -98,12 +99,14 @@ uninstrument(PacketWriter.frame, aead.ChachaPolySealer.seal, aead._ChachaBase._s
              comp.Decompressor.decompress, comp._Identity.compress, comp._Identity.decompress,
              VersionReader.feed)  # fmt: skip
 # Plumbing with no decision the input steers (an event queue, the output buffer, the framing
-# call and the DISCONNECT bytes after the handler decided to send them, an exception's
-# constructor, the codec reader's constructor, key derivation's hashing, a hash table lookup
-# and a key-size assertion). Each traced call costs ~150 ns, and these were a sixth of every input's traces.
+# call and the DISCONNECT and UNIMPLEMENTED bytes after the handler decided to send them, an
+# exception's constructor, the codec reader's constructor, key derivation's hashing, a hash
+# table lookup and a key-size assertion). Each traced call costs ~150 ns, and these were a
+# sixth of every input's traces.
 uninstrument(Connection.next_event, Connection.data_to_send, Connection.emit, Connection._frame,
-             Connection.send_message, conn_module.disconnect_payload, RemoteProtocolError.__init__,
-             Reader.__init__, exchange.derive_key, kexprims.hash_function, prot._check_sizes)  # fmt: skip
+             Connection.send_message, conn_module.disconnect_payload, conn_module.unimplemented_payload,
+             RemoteProtocolError.__init__, Reader.__init__, exchange.derive_key, kexprims.hash_function,
+             prot._check_sizes)  # fmt: skip
 # What a campaign memoizes (harness.fuzz.recorded) runs uninstrumented too, so an input's
 # coverage never depends on whether an earlier input filled the memo (they are thin wrappers
 # around cryptography; the checks around them, in the kex parties, stay instrumented).
@@ -442,85 +445,6 @@ def _feed_until(conn: Connection, data: bytes, after: int) -> None:
     conn.packet_observer = outer
 
 
-# -- the fake peer ---------------------------------------------------------------------------------
-
-
-def _zero_padding(n: int) -> bytes:
-    return bytes(n)
-
-
-# The fake peer's wire bytes for (sealer, sequence number, payload), when the sealer carries
-# no state between packets and nothing compresses: a mutated input shares most of its packets
-# with the input it came from, and sealing them again (five cryptography calls and the framing
-# per packet) was a tenth of this target's time for bytes already known. Sealers built for new
-# keys are shared the same way, so packets after a fuzzed key exchange that derived the same
-# keys hit the cache too. Both are the oracle's tooling; the connection's own sealing and every
-# opening stay real.
-_FRAMES: dict[tuple[Any, int, bytes], bytes] = {}
-_FRAMES_MAX = 1 << 15
-_SEALERS: dict[tuple[Any, ...], Any] = {}
-_SEALERS_MAX = 256
-
-
-def _peer_sealer(cipher: Any, mac: Any, key: bytes, iv: bytes, mac_key: bytes) -> Any:
-    """The sealer for new keys: one object per key set when it is stateless (ChaCha20)."""
-    if cipher.mode != "chacha20-poly1305":
-        return prot.make_sealer(cipher, mac, key, iv, mac_key)
-    ident = (cipher.name, key)
-    sealer = _SEALERS.get(ident)
-    if sealer is None:
-        if len(_SEALERS) >= _SEALERS_MAX:
-            _SEALERS.clear()
-        sealer = _SEALERS[ident] = prot.make_sealer(cipher, mac, key, iv, mac_key)
-    return sealer
-
-
-class FakePeer:
-    """Frames packets with the protection (and compression) the connection currently expects."""
-
-    def __init__(self, conn: Connection, sealer: Any, compressor: Any, plain: bool = False) -> None:
-        self.conn = conn
-        self.writer = PacketWriter(sealer, _zero_padding)
-        self.writer.compressor = compressor
-        self._opener = conn.reader.opener
-        self._decompressor = conn.reader.decompressor
-        # Besides ChaCha20-Poly1305 (rewound per packet), the plaintext sealer of the phases
-        # before the first NEWKEYS (``plain``) depends only on (seq, packet).
-        self._plain = sealer if plain else None
-
-    def _sync(self) -> None:
-        reader = self.conn.reader
-        if reader.opener is not self._opener:
-            self._opener = reader.opener
-            cipher, mac, keys = self.conn.kex.last_incoming  # type: ignore[misc]
-            self.writer.sealer = _peer_sealer(cipher, mac, keys.key, keys.iv, keys.mac_key)
-        if reader.decompressor is not self._decompressor:
-            self._decompressor = reader.decompressor
-            deflate = isinstance(reader.decompressor, comp.Decompressor)
-            self.writer.compressor = comp.Compressor() if deflate else IDENTITY
-
-    def frame(self, payload: bytes, ahead: int = 0) -> bytes:
-        """One packet at the connection's next incoming sequence number (+ ``ahead`` in a batch)."""
-        self._sync()
-        writer = self.writer
-        seq = writer.seq = (self.conn.reader.seq + ahead) & 0xFFFFFFFF
-        sealer = writer.sealer
-        if writer.compressor is not IDENTITY or not (sealer is self._plain or type(sealer) is aead.ChachaPolySealer):
-            return writer.frame(payload)
-        key = (sealer, seq, payload)
-        wire = _FRAMES.get(key)
-        if wire is None:
-            if len(_FRAMES) >= _FRAMES_MAX:
-                _FRAMES.clear()
-            wire = _FRAMES[key] = writer.frame(payload)
-        return wire
-
-    def seal(self, packet: bytes, ahead: int = 0) -> bytes:
-        """A whole plaintext packet (length, padding length, payload, padding) sealed as it is."""
-        self._sync()
-        return self.writer.sealer.seal((self.conn.reader.seq + ahead) & 0xFFFFFFFF, packet)
-
-
 @dataclass
 class BuiltPhase:
     spec: PhaseSpec
@@ -564,7 +488,7 @@ def build_phase(spec: PhaseSpec) -> BuiltPhase:
         raise ValueError(f"phase {spec.name}: a live zlib stream needs fresh_zlib=True")
     if isinstance(getattr(conn.randbytes, "__self__", None), PhaseRandom):
         conn.randbytes.__self__.freeze()  # type: ignore[attr-defined]
-    peer = FakePeer(conn, sealer, compressor, plain=incoming is None)
+    peer = FakePeer(conn, sealer, compressor)
     return BuiltPhase(spec, conn, peer, Snapshot(conn, peer))
 
 

@@ -97,10 +97,6 @@ def _pair(cipher: prot.CipherSpec, mac: prot.MacSpec | None) -> tuple[prot.Seale
     return pair
 
 
-def _zero_padding(n: int) -> bytes:
-    return bytes(n)
-
-
 class _Capture:
     """The writer's tamper_packet seam, used read-only: remembers each plaintext packet's fields."""
 
@@ -130,7 +126,7 @@ def fuzz_one_input(data: bytes) -> None:
         feed = FEED_CHUNKS
     mode = (flags >> 2) & 3
     sealer, opener = _pair(cipher, mac)
-    writer = PacketWriter(sealer, _zero_padding)
+    writer = PacketWriter(sealer, bytes)  # zero padding: bytes(n)
     reader = PacketReader(opener)
     if flags & FLAG_ZLIB:
         # The writer is the oracle's tooling: any valid deflate stream serves, and a small

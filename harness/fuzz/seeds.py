@@ -255,7 +255,7 @@ def packet_seeds(writer: SeedWriter, all_sessions: list[Session]) -> None:
         zlib_flags = FEED_CHUNKS | fuzz_packet.FLAG_ZLIB
         header = _packet_header(cipher, mac, zlib_flags)
         writer.add("packet", f"roundtrip-zlib-{cipher}", header + join_records(records))
-        plain = PacketWriter(prot.null_sealer(), lambda n: bytes(n))
+        plain = PacketWriter(prot.null_sealer(), bytes)  # zero padding: bytes(n)
         packets = [plain.frame(p) for p in first]
         writer.add("packet", f"sealed-{cipher}",
                    _packet_header(cipher, mac, 4 | FEED_CHUNKS) + join_records([session.banner, *packets]))  # fmt: skip
