@@ -128,29 +128,30 @@ _MEMOIZED = (
 )
 
 
+def _memo_places() -> list[tuple[Any, str]]:
+    """(owner, attribute) of every memoized function: the modules' functions, Ed25519 signing."""
+    from harness.ssh.crypto import signatures
+
+    places: list[tuple[Any, str]] = [(importlib.import_module(module), name) for module, name in _MEMOIZED]
+    places.append((signatures.Ed25519Signer, "sign"))
+    return places
+
+
 def memoized_functions() -> list[Callable[..., Any]]:
     """The functions a campaign memoizes, unwrapped (the connection targets run them
     uninstrumented, so an input's coverage never depends on what the memo holds)."""
-    from harness.ssh.crypto import signatures
-
-    found = [getattr(importlib.import_module(module), name) for module, name in _MEMOIZED]
-    found.append(signatures.Ed25519Signer.__dict__["sign"])
+    found = [vars(owner)[name] for owner, name in _memo_places()]
     return [f.function if isinstance(f, Memo) else f for f in found]
 
 
 def _memoize_crypto() -> None:
     """Memoize the kex parties' calls into ``cryptography``, key derivation, the ChaCha20
     streams of a key and Ed25519 signing (idempotent)."""
-    from harness.ssh.crypto import signatures
-
-    for module_name, name in _MEMOIZED:
-        module = importlib.import_module(module_name)
-        function = getattr(module, name)
+    for owner, name in _memo_places():
+        function = vars(owner)[name]
         if not isinstance(function, Memo):
-            setattr(module, name, Memo(function))
-    sign = signatures.Ed25519Signer.sign
-    if not isinstance(sign, Memo):
-        signatures.Ed25519Signer.sign = _MemoMethod(sign)  # type: ignore[method-assign]
+            wrap = _MemoMethod if isinstance(owner, type) else Memo  # a method gets its instance
+            setattr(owner, name, wrap(function))
 
 
 class _MemoMethod(Memo):

@@ -3,8 +3,6 @@ exact computation gives on everything a fuzzer can produce."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
 from harness.fuzz import recorded
@@ -95,10 +93,8 @@ def test_memo_returns_the_function_result_and_keeps_no_exception() -> None:
 
 def _keep_crypto(monkeypatch: pytest.MonkeyPatch) -> None:
     """Put back what the memos replace after the test (install replaces them on purpose)."""
-    for module_name, name in recorded._MEMOIZED:
-        module = importlib.import_module(module_name)
-        monkeypatch.setattr(module, name, getattr(module, name))
-    monkeypatch.setattr(signatures.Ed25519Signer, "sign", signatures.Ed25519Signer.sign)
+    for owner, name in recorded._memo_places():
+        monkeypatch.setattr(owner, name, vars(owner)[name])
 
 
 def test_memoized_kex_crypto_gives_the_exact_results(monkeypatch: pytest.MonkeyPatch) -> None:
