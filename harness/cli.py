@@ -47,14 +47,14 @@ def _peers(args: argparse.Namespace) -> int:
         ok, reason = docker_available()
         print(f"docker engine: {'yes' if ok else 'no'} ({reason})")
         print(f"{'id':22} {'role':7} {'launchers':16} image")
-        for entry in registry():
-            image = peer_image_status(entry.peer_id)[1] if ok else "-"
-            print(f"{entry.peer_id:22} {entry.role:7} {','.join(entry.launchers):16} {image}")
         from harness.peers.registry import sanitizer_peer_ids
 
-        for peer_id in sanitizer_peer_ids():  # live-peer fuzzing only: not in the default sets
+        rows = [(entry.peer_id, entry.role, entry.launchers, "") for entry in registry()]
+        sanitizer_note = " (sanitizer build, for fuzz --live)"  # not in the default sets
+        rows += [(peer_id, "server", ("docker",), sanitizer_note) for peer_id in sanitizer_peer_ids()]
+        for peer_id, role, launchers, note in rows:
             image = peer_image_status(peer_id)[1] if ok else "-"
-            print(f"{peer_id:22} {'server':7} {'docker':16} {image} (sanitizer build, for fuzz --live)")
+            print(f"{peer_id:22} {role:7} {','.join(launchers):16} {image}{note}")
         return 0
     if args.action == "build":
         script = Path(__file__).resolve().parent.parent / "containers" / "bootstrap.sh"
