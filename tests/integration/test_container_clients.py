@@ -29,7 +29,7 @@ from tests.integration.served import client_test_config, host_keys_of_every_type
 pytestmark = [pytest.mark.peer, pytest.mark.docker]
 
 USER, PASSWORD = "tester", "container-pw"
-SSH_CLIENTS = [c for c in CLIENT_PEERS if c.startswith("ssh-")]
+SSH_CLIENTS = [c for c in CLIENT_PEERS if c.startswith("openssh-client-")]
 DB_CLIENTS = [c for c in CLIENT_PEERS if c.startswith("dbclient-")]
 KEYS = ["ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa"]
 # 64 MiB each way with our server re-exchanging keys after 16 MiB in either direction: about four

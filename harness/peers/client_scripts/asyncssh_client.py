@@ -1,0 +1,80 @@
+"""An AsyncSSH client as a client peer: connect, authenticate, do one thing, exit.
+
+Run in a subprocess by harness.peers.client_launch with whichever interpreter carries the
+AsyncSSH release under test (the harness's venv for the newest PyPI release, Debian's
+/usr/bin/python3 for python3-asyncssh), so this file imports nothing from the harness and works
+with AsyncSSH 2.10 as well as the current release.
+
+Exit status: the remote command's exit status (128 + signal number for exit-signal, as shells
+do), 0 after shell/sftp/forward sessions that ended normally; an exception prints its
+traceback and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+import asyncssh
+
+# Read size for channel output.
+CHUNK = 32768
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--key", help="private key file (OpenSSH or PEM format)")
+    p.add_argument("--password")
+    p.add_argument("--known-hosts", required=True, help="known_hosts with the server's key ([host]:port form)")
+    p.add_argument("--mode", choices=("exec", "shell", "sftp", "forward"), default="exec")
+    p.add_argument("--command", default="true")
+    p.add_argument("--forward-to", default="127.0.0.1:9", help="host:port of the direct-tcpip channel")
+    p.add_argument("--timeout", type=float, default=20.0)
+    return p.parse_args(argv)
+
+
+def status_of(result: asyncssh.SSHCompletedProcess) -> int:
+    if result.exit_signal:
+        number = getattr(signal, "SIG" + result.exit_signal[0], signal.SIGTERM)
+        return 128 + int(number)
+    return result.exit_status if result.exit_status is not None else 128 + int(signal.SIGTERM)
+
+
+async def run(args: argparse.Namespace) -> int:
+    options = {"username": args.user, "known_hosts": args.known_hosts, "agent_path": None,
+               "client_keys": [args.key] if args.key else None, "password": args.password,
+               "login_timeout": args.timeout}  # fmt: skip
+    async with asyncssh.connect(args.host, args.port, **options) as conn:
+        if args.mode in ("exec", "shell"):
+            # conn.run: what an AsyncSSH application typically calls (stdin gets EOF at once).
+            command = args.command if args.mode == "exec" else None
+            term = "xterm" if args.mode == "shell" else None
+            result = await conn.run(command, term_type=term, encoding=None, check=False)
+            sys.stdout.buffer.write(result.stdout or b"")
+            sys.stderr.buffer.write(result.stderr or b"")
+            return status_of(result)
+        if args.mode == "sftp":
+            async with conn.start_sftp_client() as sftp:
+                print("\n".join(sorted(await sftp.listdir("."))))
+            return 0
+        host, _, port = args.forward_to.rpartition(":")
+        reader, writer = await conn.open_connection(host, int(port))
+        writer.write_eof()
+        while True:
+            data = await reader.read(CHUNK)
+            if not data:
+                return 0
+            sys.stdout.buffer.write(data)
+
+
+def main(argv: list[str]) -> int:
+    return asyncio.run(run(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

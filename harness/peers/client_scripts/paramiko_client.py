@@ -1,0 +1,100 @@
+"""A paramiko SSH client as a client peer: connect, authenticate, do one thing, exit.
+
+Run in a subprocess by harness.peers.client_launch with whichever interpreter carries the
+paramiko release under test (the harness's own venv for the newest PyPI release, Debian's
+/usr/bin/python3 for python3-paramiko), so this file imports nothing from the harness and
+works with paramiko 2.12 as well as the current release.
+
+Exit status: the remote command's exit status (128 + signal number for exit-signal, as shells
+do), 0 after shell/sftp/forward sessions that ended normally; an exception prints its
+traceback and exits 1, as any paramiko application would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import paramiko
+
+# Read size for channel output; any size works, this one keeps the loop short.
+CHUNK = 32768
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--key", help="private key file (OpenSSH or PEM format)")
+    p.add_argument("--password")
+    p.add_argument("--known-hosts", required=True, help="known_hosts with the server's key ([host]:port form)")
+    p.add_argument("--mode", choices=("exec", "shell", "sftp", "forward"), default="exec")
+    p.add_argument("--command", default="true")
+    p.add_argument("--forward-to", default="127.0.0.1:9", help="host:port of the direct-tcpip channel")
+    p.add_argument("--timeout", type=float, default=20.0)
+    return p.parse_args(argv)
+
+
+def drain(channel: paramiko.Channel) -> None:
+    """Copy the channel's stdout and stderr to ours until the server closes it."""
+    while True:
+        if channel.recv_ready():
+            data = channel.recv(CHUNK)
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            continue
+        if channel.recv_stderr_ready():
+            sys.stderr.buffer.write(channel.recv_stderr(CHUNK))
+            sys.stderr.buffer.flush()
+            continue
+        data = channel.recv(CHUNK)  # blocks until data or EOF
+        if not data:
+            break
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    while channel.recv_stderr_ready():
+        sys.stderr.buffer.write(channel.recv_stderr(CHUNK))
+
+
+def exit_code(channel: paramiko.Channel) -> int:
+    status = channel.recv_exit_status()
+    return 128 + 15 if status == -1 else status  # -1: exit-signal or no status at all
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    client = paramiko.SSHClient()
+    client.load_host_keys(args.known_hosts)
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(args.host, args.port, username=args.user, key_filename=args.key, password=args.password,
+                   look_for_keys=False, allow_agent=False, timeout=args.timeout, banner_timeout=args.timeout,
+                   auth_timeout=args.timeout)
+    try:
+        if args.mode == "exec":
+            _, stdout, _ = client.exec_command(args.command, timeout=args.timeout)
+            drain(stdout.channel)
+            return exit_code(stdout.channel)
+        if args.mode == "shell":
+            channel = client.invoke_shell(term="xterm")
+            channel.shutdown_write()
+            drain(channel)
+            return exit_code(channel)
+        if args.mode == "sftp":
+            sftp = client.open_sftp()
+            print("\n".join(sorted(sftp.listdir("."))))
+            sftp.close()
+            return 0
+        host, _, port = args.forward_to.rpartition(":")
+        transport = client.get_transport()
+        assert transport is not None
+        channel = transport.open_channel("direct-tcpip", (host, int(port)), ("127.0.0.1", 0))
+        channel.shutdown_write()
+        drain(channel)
+        return 0
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
