@@ -20,11 +20,12 @@ import shutil
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.peers.client_invocation import DEFAULT_COMMAND, ClientFiles, build_invocation
+from harness.peers.client_invocation import DEFAULT_COMMAND, ClientFiles, Invocation, build_invocation
 from harness.peers.client_launch import ClientProcess, ClientRunReport
 from harness.peers.client_peers import check_available, default_client_peer_ids, resolve
 from harness.peers.injection import find_injections
@@ -161,14 +162,18 @@ class ClientTarget:
     ``mode``: exec (default), shell (with a pty), sftp, forward (direct-tcpip); ``auth``:
     publickey (a fresh ``key_type`` key per run) or password; ``tty``: run the client on a
     pseudo-terminal (None: for shell mode only); ``command``: the remote command of exec mode.
+    ``command_line``: instead of the peer's own invocation, run ``command_line(port)`` (any
+    program that connects to 127.0.0.1:port; tests use it for a client that crashes or hangs).
     """
 
     def __init__(self, info: ClientPeerInfo, *, mode: str = "exec", auth: str = "publickey",
                  command: str = DEFAULT_COMMAND, tty: bool | None = None, key_type: str = "ed25519",
-                 exit_bound: float = EXIT_BOUND) -> None:  # fmt: skip
+                 exit_bound: float = EXIT_BOUND, command_line: Callable[[int], list[str]] | None = None,
+                 ) -> None:  # fmt: skip
         self.info = info
         self.spec = resolve(info.peer_id)
         self.mode, self.auth, self.command, self.tty, self.key_type = mode, auth, command, tty, key_type
+        self.command_line = command_line
         self.exit_bound = exit_bound
         self.process: ClientProcess | None = None
         self.ctx: Any = None
@@ -176,6 +181,10 @@ class ClientTarget:
         self._config: ConnectionConfig | None = None
         self._report: ClientRunReport | None = None
         self._workdir: str | None = None
+
+    def supports(self, mode: str) -> bool:
+        """Whether this client peer has ``mode`` (dbclient has no sftp): for not-applicable cells."""
+        return mode in self.spec.modes
 
     def configure(self, config: ConnectionConfig) -> None:
         config.server_host_keys = [server_host_key()]
@@ -204,8 +213,11 @@ class ClientTarget:
             host_key = server_host_key()
             files.write_host_files(port, f"{host_key.get_name()} {host_key.get_base64()}")
             name = f"harness-client-{os.getpid()}-{port}"
-            inv = build_invocation(self.spec, files, port, mode=self.mode, auth=self.auth, command=self.command,
-                                   tty=self.tty, host_fingerprint=host_key.fingerprint_sha256(), name=name)  # fmt: skip
+            if self.command_line is not None:
+                inv = Invocation(self.command_line(port), {}, bool(self.tty))
+            else:
+                inv = build_invocation(self.spec, files, port, mode=self.mode, auth=self.auth, command=self.command,
+                                       tty=self.tty, host_fingerprint=host_key.fingerprint_sha256(), name=name)
             self.process = ClientProcess(self.spec.peer_id, inv.argv, env=inv.env, tty=inv.tty,
                                          status_file=inv.status_file, kill_argv=inv.kill_argv)  # fmt: skip
             ctx.note(f"client {self.spec.peer_id} ({self.mode}, {self.auth}): {' '.join(inv.argv[-12:])}")

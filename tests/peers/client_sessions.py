@@ -39,10 +39,16 @@ def session_steps(mode: str, data: bytes = OUTPUT) -> list[Any]:
     return [Handshake(), Expect(FIRST_REQUEST[mode], timeout=30.0), answer(data, status), ExpectClose(timeout=15.0)]
 
 
-def run_client(peer: str, steps: list[Any], timeout: float = 10.0, **target_options: Any) -> tuple[str | None, Any]:
-    """Run ``steps`` (server role) against client ``peer``; (failure or None, target)."""
+def run_client(peer: str, steps: list[Any], timeout: float = 10.0, **target_options: Any
+               ) -> tuple[str | None, ClientTarget, Any]:  # fmt: skip
+    """Run ``steps`` (server role) against client ``peer``; (failure or None, target, context)."""
     info = client_peer_info(peer)
     target = ClientTarget(info, **target_options)
     scenario = Scenario(role=SERVER, steps=steps, timeout=timeout)
-    failure, _ = run_steps(scenario, {}, info, 1, target)
-    return failure, target
+    failure, ctx = run_steps(scenario, {}, info, 1, target)
+    return failure, target, ctx
+
+
+def received(ctx: Any, cls: type) -> list[Any]:
+    """Messages of type ``cls`` the client sent during the run."""
+    return [e.message for e in ctx.log if isinstance(e, ev.MessageReceived) and isinstance(e.message, cls)]
