@@ -47,13 +47,18 @@ def _peers(args: argparse.Namespace) -> int:
         ok, reason = docker_available()
         print(f"docker engine: {'yes' if ok else 'no'} ({reason})")
         print(f"{'id':22} {'role':7} {'launchers':16} image")
-        from harness.peers.registry import sanitizer_peer_ids
+        from harness.peers.client_peers import client_image_or_binary
+        from harness.peers.registry import client_entries, sanitizer_peer_ids
 
         rows = [(entry.peer_id, entry.role, entry.launchers, "") for entry in registry()]
         sanitizer_note = " (sanitizer build, for fuzz --live)"  # not in the default sets
         rows += [(peer_id, "server", ("docker",), sanitizer_note) for peer_id in sanitizer_peer_ids()]
+        rows += [(e.peer_id, e.role, e.launchers, " (sanitizer build)") for e in client_entries(sanitizer=True)]
         for peer_id, role, launchers, note in rows:
-            image = peer_image_status(peer_id)[1] if ok else "-"
+            if role == "client":
+                image = client_image_or_binary(peer_id)
+            else:
+                image = peer_image_status(peer_id)[1] if ok else "-"
             print(f"{peer_id:22} {role:7} {','.join(launchers):16} {image}{note}")
         return 0
     if args.action == "build":

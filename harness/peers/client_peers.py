@@ -159,3 +159,16 @@ def _image_status(peer_id: str) -> tuple[bool, str]:
     if found.returncode != 0:
         return False, f"image {image} is not built (containers/bootstrap.sh)"
     return True, image
+
+
+def client_image_or_binary(peer_id: str) -> str:
+    """Where a client peer comes from, for `harness peers list`: its image or its program."""
+    spec = resolve(peer_id)
+    if spec.container:
+        from harness.peers.clients import client_image
+
+        ok, reason = _image_status(peer_id)
+        return client_image(peer_id) if ok else f"- ({reason})"
+    if spec.kind == "python":
+        return f"{spec.interpreter} ({spec.product} {spec.version})"
+    return PLINK if spec.version != "missing" else "- (putty-tools not installed)"

@@ -43,7 +43,7 @@ def product_of(info: PeerInfo) -> str:
 class PeerEntry:
     peer_id: str
     product: str
-    role: str  # "server" (client peers arrive with the server-mode tests)
+    role: str  # "server", or "client" (harness.peers.client_peers: for server-role scenarios)
     launchers: tuple[str, ...]
 
 
@@ -84,7 +84,15 @@ def registry() -> list[PeerEntry]:
         product = peer_id.split("-")[0]
         launchers = ("docker", "process") if peer_id in local else ("docker",)
         entries.append(PeerEntry(peer_id, product, "server", launchers))
-    return entries
+    return entries + client_entries()
+
+
+def client_entries(sanitizer: bool = False) -> list[PeerEntry]:
+    """The client peers (packaged ones, or with ``sanitizer`` the sanitizer builds)."""
+    from harness.peers.client_peers import client_specs
+
+    return [PeerEntry(spec.peer_id, spec.product, "client", ("docker",) if spec.container else ("process",))
+            for spec in client_specs().values() if spec.sanitizer == sanitizer]  # fmt: skip
 
 
 def default_launcher() -> str:

@@ -19,9 +19,15 @@ from harness.scenario.peers import client_peer_ids
 from harness.ssh.wire import messages as m
 from tests.peers.client_sessions import FIRST_REQUEST, OUTPUT, STATUS, received, run_client, session_steps
 
+pytestmark = pytest.mark.peer
 CLIENTS = client_peer_ids()
 # One peer per product for the modes (each mode of every peer was run by hand: docs/PEERS.md).
 MODE_CLIENTS = ["openssh-client-9.2", "dbclient-2022.83", "plink", "paramiko-client", "asyncssh-client"]
+
+
+def _marked(peers: list[str]) -> list[object]:
+    """Container client peers carry the docker mark."""
+    return [pytest.param(p, marks=pytest.mark.docker) if p.startswith(("openssh", "dbclient")) else p for p in peers]
 
 
 def test_the_default_set_has_every_client_peer() -> None:
@@ -31,7 +37,7 @@ def test_the_default_set_has_every_client_peer() -> None:
 
 
 @pytest.mark.parametrize("auth", ["publickey", "password"])
-@pytest.mark.parametrize("peer", CLIENTS)
+@pytest.mark.parametrize("peer", _marked(CLIENTS))
 def test_client_logs_in_and_runs_a_command(peer: str, auth: str) -> None:
     failure, target, ctx = run_client(peer, session_steps("exec"), auth=auth)
     report = target.report()
@@ -43,7 +49,7 @@ def test_client_logs_in_and_runs_a_command(peer: str, auth: str) -> None:
 
 
 @pytest.mark.parametrize("mode", ["shell", "sftp", "forward"])
-@pytest.mark.parametrize("peer", MODE_CLIENTS)
+@pytest.mark.parametrize("peer", _marked(MODE_CLIENTS))
 def test_client_modes_reach_our_server(peer: str, mode: str) -> None:
     failure, target, ctx = run_client(peer, session_steps(mode), mode=mode) if mode != "sftp" or \
         "dbclient" not in peer else (None, None, None)  # fmt: skip
