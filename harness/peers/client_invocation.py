@@ -89,6 +89,10 @@ class Invocation:
     tty: bool
     status_file: Path | None = None
     kill_argv: list[str] | None = None
+    display: str = ""  # the client's own command line, for transcripts (without docker's plumbing)
+
+    def __post_init__(self) -> None:
+        self.display = self.display or " ".join(self.argv)
 
 
 def build_invocation(spec: ClientPeerSpec, files: ClientFiles, port: int, *, mode: str = "exec",
@@ -111,7 +115,8 @@ def build_invocation(spec: ClientPeerSpec, files: ClientFiles, port: int, *, mod
     (out_dir / "status").unlink(missing_ok=True)
     argv = docker_run_argv(spec.peer_id, args, files.root, env=env, binary=binary, tty=use_tty, name=name,
                            out_dir=out_dir)  # fmt: skip
-    return Invocation(argv, {}, use_tty, out_dir / "status", [docker_cli(), "kill", name] if name else None)
+    return Invocation(argv, {}, use_tty, out_dir / "status", [docker_cli(), "kill", name] if name else None,
+                      f"[{spec.peer_id} container] {binary} {' '.join(args)}")
 
 
 def _ssh(files: ClientFiles, port: int, mode: str, auth: str, command: str

@@ -220,7 +220,7 @@ class ClientTarget:
                                        tty=self.tty, host_fingerprint=host_key.fingerprint_sha256(), name=name)
             self.process = ClientProcess(self.spec.peer_id, inv.argv, env=inv.env, tty=inv.tty,
                                          status_file=inv.status_file, kill_argv=inv.kill_argv)  # fmt: skip
-            ctx.note(f"client {self.spec.peer_id} ({self.mode}, {self.auth}): {' '.join(inv.argv[-12:])}")
+            ctx.note(f"client {self.spec.peer_id} ({self.mode}, {self.auth}): {inv.display}")
             sock = self._wait_for_connection(listener, ctx.timeout + CONNECT_BOUND)
         sock.settimeout(None)
         return sock, policy
