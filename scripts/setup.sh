@@ -11,6 +11,11 @@ for bin in /usr/bin/sshpass /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr
            /usr/bin/dropbearkey /usr/bin/plink /usr/bin/puttygen /usr/bin/ssh-audit; do
     [ -x "$bin" ] || need_pkgs=(openssh-server openssh-client openssh-sftp-server dropbear-bin sshpass putty-tools ssh-audit)
 done
+# Debian's (older) paramiko and AsyncSSH under /usr/bin/python3: the client peers
+# paramiko-client-debian and asyncssh-client-debian (harness.peers.client_peers).
+if ! /usr/bin/python3 -c 'import paramiko, asyncssh' 2>/dev/null; then
+    need_pkgs+=(python3-paramiko python3-asyncssh)
+fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "setup: OpenSSH/Dropbear are missing and installing them needs root (apt-get install ${need_pkgs[*]})" >&2

@@ -6,7 +6,7 @@ AsyncSSH release under test (the harness's venv for the newest PyPI release, Deb
 with AsyncSSH 2.10 as well as the current release.
 
 Exit status: the remote command's exit status (128 + signal number for exit-signal, as shells
-do), 0 after shell/sftp/forward sessions that ended normally; an exception prints its
+do; 255 without either, as OpenSSH's ssh), 0 after sftp/forward sessions that ended normally; an exception prints its
 traceback and exits 1.
 """
 
@@ -42,7 +42,8 @@ def status_of(result: asyncssh.SSHCompletedProcess) -> int:
     if result.exit_signal:
         number = getattr(signal, "SIG" + result.exit_signal[0], signal.SIGTERM)
         return 128 + int(number)
-    return result.exit_status if result.exit_status is not None else 128 + int(signal.SIGTERM)
+    # No exit-status at all (the connection ended): 255, as OpenSSH's ssh exits then.
+    return result.exit_status if result.exit_status is not None and result.exit_status >= 0 else 255
 
 
 async def run(args: argparse.Namespace) -> int:

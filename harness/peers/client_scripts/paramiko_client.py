@@ -5,8 +5,8 @@ paramiko release under test (the harness's own venv for the newest PyPI release,
 /usr/bin/python3 for python3-paramiko), so this file imports nothing from the harness and
 works with paramiko 2.12 as well as the current release.
 
-Exit status: the remote command's exit status (128 + signal number for exit-signal, as shells
-do), 0 after shell/sftp/forward sessions that ended normally; an exception prints its
+Exit status: the remote command's exit status (255 without one, as OpenSSH's ssh), 0 after
+sftp/forward sessions that ended normally; an exception prints its
 traceback and exits 1, as any paramiko application would.
 """
 
@@ -57,9 +57,14 @@ def drain(channel: paramiko.Channel) -> None:
         sys.stderr.buffer.write(channel.recv_stderr(CHUNK))
 
 
+# Exit status when the server sent no exit-status (the connection ended, or exit-signal, which
+# paramiko does not expose): 255, as OpenSSH's ssh exits when the connection is lost.
+NO_STATUS = 255
+
+
 def exit_code(channel: paramiko.Channel) -> int:
     status = channel.recv_exit_status()
-    return 128 + 15 if status == -1 else status  # -1: exit-signal or no status at all
+    return NO_STATUS if status == -1 else status
 
 
 def main(argv: list[str]) -> int:
