@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.peers.base import PeerError, run_tool
-from harness.peers.client_peers import AUTHS, PLINK, ClientPeerSpec
+from harness.peers.client_peers import AUTHS, ClientPeerSpec
 from harness.peers.clients import MOUNT, docker_cli, docker_run_argv
 
 KEY_TYPES = {"ed25519": ("-t", "ed25519"), "rsa": ("-t", "rsa", "-b", "2048", "-m", "PEM")}
@@ -25,7 +25,6 @@ DEFAULT_COMMAND = "echo harness-client-ok"
 FORWARD_TO = "127.0.0.1:9"
 # Bound handed to the library clients' own connect/auth waits.
 SCRIPT_TIMEOUT = 20.0
-PSFTP = "/usr/bin/psftp"
 
 
 @dataclass
@@ -107,9 +106,13 @@ def build_invocation(spec: ClientPeerSpec, files: ClientFiles, port: int, *, mod
     use_tty = mode == "shell" if tty is None else tty
     if spec.kind == "python":
         return _python(spec, files, port, mode, auth, command, use_tty)
+    if spec.kind == "plink" and not spec.container:
+        args, env, binary = _plink(files, port, mode, auth, command, host_fingerprint, str(files.root))
+        return Invocation([f"/usr/bin/{binary}", *args], env, use_tty)
     if spec.kind == "plink":
-        return _plink(files, port, mode, auth, command, use_tty, host_fingerprint)
-    args, env, binary = (_ssh if spec.kind == "ssh" else _dbclient)(files, port, mode, auth, command)
+        args, env, binary = _plink(files, port, mode, auth, command, host_fingerprint, MOUNT)
+    else:
+        args, env, binary = (_ssh if spec.kind == "ssh" else _dbclient)(files, port, mode, auth, command)
     out_dir = files.root / "out"
     out_dir.mkdir(exist_ok=True)
     (out_dir / "status").unlink(missing_ok=True)
@@ -157,20 +160,21 @@ def _dbclient(files: ClientFiles, port: int, mode: str, auth: str, command: str
     return [*opts, "-T", target, command], env, "dbclient"
 
 
-def _plink(files: ClientFiles, port: int, mode: str, auth: str, command: str, tty: bool,
-           fingerprint: str) -> Invocation:  # fmt: skip
+def _plink(files: ClientFiles, port: int, mode: str, auth: str, command: str, fingerprint: str, where: str,
+           ) -> tuple[list[str], dict[str, str], str]:  # fmt: skip
+    """plink's (or psftp's) arguments; ``where``: the run directory as the client sees it."""
     opts = ["-batch", "-P", str(port), "-l", files.username, "-hostkey", fingerprint]
-    opts += ["-i", str(files.converted("plink"))] if auth == "publickey" else ["-pw", files.password]
+    opts += ["-i", f"{where}/{files.converted('plink').name}"] if auth == "publickey" else ["-pw", files.password]
     # plink keeps its random seed and host key cache under $HOME: the run's own directory.
-    env = {"HOME": str(files.root)}
+    env = {"HOME": f"{where}/home"}
     if mode == "sftp":
-        return Invocation([PSFTP, *opts, "-b", str(files.root / "sftp_batch"), "127.0.0.1"], env, tty)
+        return [*opts, "-b", f"{where}/sftp_batch", "127.0.0.1"], env, "psftp"
     opts = ["-ssh", *opts]
     if mode == "shell":
-        return Invocation([PLINK, *opts, "-t", "127.0.0.1"], env, tty)
+        return [*opts, "-t", "127.0.0.1"], env, "plink"
     if mode == "forward":
-        return Invocation([PLINK, *opts, "-nc", FORWARD_TO, "127.0.0.1"], env, tty)
-    return Invocation([PLINK, *opts, "-T", "127.0.0.1", command], env, tty)
+        return [*opts, "-nc", FORWARD_TO, "127.0.0.1"], env, "plink"
+    return [*opts, "-T", "127.0.0.1", command], env, "plink"
 
 
 def _python(spec: ClientPeerSpec, files: ClientFiles, port: int, mode: str, auth: str, command: str,

@@ -63,6 +63,8 @@ def _container_spec(peer_id: str, sanitizer: bool = False) -> ClientPeerSpec:
     binary = {**CLIENT_PEERS, **SANITIZER_CLIENT_PEERS}[peer_id][0]
     if binary == "ssh":
         return ClientPeerSpec(peer_id, "openssh", "ssh", peer_id.removeprefix("openssh-client-"), MODES, True)
+    if binary == "plink":
+        return ClientPeerSpec(peer_id, "putty", "plink", peer_id.split("-")[1], MODES, True, sanitizer=sanitizer)
     version = peer_id.removeprefix("dbclient-").removesuffix("-asan")
     # dbclient has no sftp client of its own.
     return ClientPeerSpec(peer_id, "dropbear", "dbclient", version, ("exec", "shell", "forward"), True,
@@ -118,7 +120,7 @@ def resolve(peer_id: str) -> ClientPeerSpec:
     specs = client_specs()
     aliases = dict(ALIASES)
     for spec in specs.values():
-        if spec.kind in ("plink", "python") and spec.interpreter != DEBIAN_PYTHON:
+        if not spec.container and spec.interpreter != DEBIAN_PYTHON:  # plink, the newest libraries
             aliases.setdefault(spec.peer_id.rsplit("-", 1)[0], spec.peer_id)
     canonical = aliases.get(peer_id, peer_id)
     if canonical not in specs:

@@ -28,6 +28,7 @@ CLIENT_PEERS: dict[str, tuple[str, str]] = {
 # Sanitizer builds (ASan + UBSan of Debian's source package): not in the default client set.
 SANITIZER_CLIENT_PEERS: dict[str, tuple[str, str]] = {
     "dbclient-2022.83-asan": ("dbclient", "harness-peer/dropbear:bookworm-asan"),
+    "plink-0.78-asan": ("plink", "harness-peer/putty:bookworm-asan"),
 }
 MOUNT = "/harness"
 # A writable mount for what the wrapper reports (how the client process ended).

@@ -171,3 +171,17 @@ def test_control_strings_of_what_our_server_sends() -> None:
     assert control_strings(banner) == [("banner", "hello\x07")]
     assert control_strings(exit_signal) == [("exit-signal", "boom\x1b[2J")]
     assert control_strings(m.Ignore(data=b"x").encode()) == []
+
+
+def test_aliases_name_the_packaged_peers() -> None:
+    from harness.peers.base import PeerError
+    from harness.peers.client_peers import plink_version, resolve
+
+    assert resolve("openssh-client").peer_id == "openssh-client-9.2"
+    assert resolve("dbclient").peer_id == "dbclient-2022.83"
+    assert resolve("plink").peer_id == resolve(f"plink-{plink_version()}").peer_id == "plink-0.78"
+    assert not resolve("plink").container and resolve("plink-0.78-asan").sanitizer
+    assert resolve("paramiko-client").interpreter == sys.executable
+    assert resolve("asyncssh-client-debian").interpreter == "/usr/bin/python3"
+    with pytest.raises(PeerError, match=r"unknown client peer 'ssh-9\.2'"):
+        resolve("ssh-9.2")
