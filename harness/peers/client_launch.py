@@ -24,8 +24,9 @@ import subprocess
 import termios
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.peers.injection import Injection
 
@@ -74,6 +75,10 @@ class ClientRunReport:
         if self.signal:
             return f"peer crashed ({self.signal})"
         return f"client exited {self.returncode}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for results.json (injections as dicts), plus the outcome phrase."""
+        return {**asdict(self), "crashed": self.crashed, "outcome": self.outcome()}
 
     def describe(self, tail: int = 600) -> str:
         """outcome, injections and the tail of the output, for transcripts and failure messages."""

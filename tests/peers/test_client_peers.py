@@ -185,3 +185,13 @@ def test_aliases_name_the_packaged_peers() -> None:
     assert resolve("asyncssh-client-debian").interpreter == "/usr/bin/python3"
     with pytest.raises(PeerError, match=r"unknown client peer 'ssh-9\.2'"):
         resolve("ssh-9.2")
+
+
+def test_report_serialises_for_results_json() -> None:
+    import json
+
+    report = ClientProcess("x", [sys.executable, "-c", "print('\\x1b]0;HARNESS-INJECT\\x07')"]).finish(30.0)
+    report.injections = find_injections([("banner", INJECT_MARKER)], report.stdout)
+    data = json.loads(json.dumps(report.to_json()))
+    assert (data["returncode"], data["crashed"], data["outcome"]) == (0, False, "client exited 0")
+    assert [i["control"] for i in data["injections"]] == ["ESC", "BEL"]
