@@ -180,6 +180,7 @@ class ClientTarget:
         self.sent_controls: list[tuple[str, str]] = []
         self._config: ConnectionConfig | None = None
         self._report: ClientRunReport | None = None
+        self.earlier_reports: list[ClientRunReport] = []  # runs before the last, oldest first
         self._workdir: str | None = None
 
     def supports(self, mode: str) -> bool:
@@ -199,6 +200,11 @@ class ClientTarget:
 
     def accept(self, ctx: Any) -> tuple[socket.socket, pol.ServerPolicy]:
         check_available(self.spec)
+        if self.process is not None:  # a second connection in one scenario: a new client run
+            self.cleanup()
+            assert self._report is not None
+            self.earlier_reports.append(self._report)
+            self.process, self._report = None, None
         self.ctx = ctx
         ctx.cleanups.append(self.cleanup)
         self._workdir = tempfile.mkdtemp(prefix=f"harness-client-{self.spec.peer_id}-")
