@@ -48,6 +48,14 @@ def test_client_logs_in_and_runs_a_command(peer: str, auth: str) -> None:
     assert OUTPUT.decode() in report.stdout, report.describe()
 
 
+@pytest.mark.parametrize("peer", _marked(["dbclient-2020.81", "plink", "paramiko-client-debian"]))
+def test_client_logs_in_with_an_rsa_pem_key(peer: str) -> None:
+    failure, target, ctx = run_client(peer, session_steps("exec"), key_type="rsa")
+    report = target.report()
+    assert failure is None and report is not None and report.returncode == STATUS, report and report.describe()
+    assert received(ctx, m.UserauthRequestPublickey)[-1].algorithm in ("rsa-sha2-256", "rsa-sha2-512", "ssh-rsa")
+
+
 @pytest.mark.parametrize("mode", ["shell", "sftp", "forward"])
 @pytest.mark.parametrize("peer", _marked(MODE_CLIENTS))
 def test_client_modes_reach_our_server(peer: str, mode: str) -> None:
