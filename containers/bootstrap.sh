@@ -25,12 +25,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ALL_SUITES="bullseye bookworm trixie"
 # kind:tag of every peer image; the tag is the suite, or suite-variant for a sanitizer build
 # (built with --build-arg VARIANT=variant). Keep in sync with harness.peers.docker.PEERS and
-# SANITIZER_PEERS (a test checks).
+# SANITIZER_PEERS, and the client images of harness.peers.clients (a test checks).
 PEER_IMAGES=(
     openssh:bullseye openssh:bookworm openssh:trixie
     dropbear:bullseye dropbear:bookworm dropbear:trixie
     tinyssh:bookworm
     dropbear:bookworm-asan
+    putty:bookworm-asan
 )
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
 DOCKERD_LOG=/var/log/dockerd.log

@@ -335,4 +335,8 @@ def test_bootstrap_builds_exactly_the_registered_peers() -> None:
     block = re.search(r"PEER_IMAGES=\((.*?)\)", text, re.DOTALL)
     assert block is not None
     registered = [*PEERS.values(), *SANITIZER_PEERS.values()]
-    assert set(block.group(1).split()) == {f"{spec.kind}:{spec.tag}" for spec in registered}
+    from harness.peers.clients import CLIENT_PEERS, SANITIZER_CLIENT_PEERS
+
+    clients = {image.removeprefix("harness-peer/") for _, image in [*CLIENT_PEERS.values(),
+                                                                   *SANITIZER_CLIENT_PEERS.values()]}  # fmt: skip
+    assert set(block.group(1).split()) == {f"{spec.kind}:{spec.tag}" for spec in registered} | clients
