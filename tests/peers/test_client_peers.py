@@ -203,3 +203,22 @@ def test_report_serialises_for_results_json() -> None:
     data = json.loads(json.dumps(report.to_json()))
     assert (data["returncode"], data["crashed"], data["outcome"]) == (0, False, "client exited 0")
     assert [i["control"] for i in data["injections"]] == ["ESC", "BEL"]
+
+
+@pytest.mark.docker
+def test_a_hung_container_client_is_killed_with_its_container(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from harness.peers.clients import docker_cli
+
+    name = f"harness-client-test-{os.getpid()}"
+    argv = docker_run_argv("dbclient-2022.83", ["-c", "sleep 3600"], tmp_path, binary="/bin/sh", name=name,
+                           out_dir=tmp_path)  # fmt: skip
+    process = ClientProcess("dbclient-2022.83", argv, status_file=tmp_path / "status",
+                            kill_argv=[docker_cli(), "kill", name])  # fmt: skip
+    report = process.finish(2.0)
+    assert report.hung and not report.crashed
+    left = subprocess.run([docker_cli(), "ps", "-q", "--filter", f"name={name}"], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert left.stdout.strip() == ""
