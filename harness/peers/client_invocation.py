@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.peers.base import PeerError, run_tool
 from harness.peers.client_peers import AUTHS, ClientPeerSpec
-from harness.peers.clients import MOUNT, docker_cli, docker_run_argv
+from harness.peers.clients import MOUNT, OUT_MOUNT, docker_cli, docker_run_argv
 
 KEY_TYPES = {"ed25519": ("-t", "ed25519"), "rsa": ("-t", "rsa", "-b", "2048", "-m", "PEM")}
 # The remote command of mode "exec" when the scenario names none.
@@ -107,10 +107,11 @@ def build_invocation(spec: ClientPeerSpec, files: ClientFiles, port: int, *, mod
     if spec.kind == "python":
         return _python(spec, files, port, mode, auth, command, use_tty)
     if spec.kind == "plink" and not spec.container:
-        args, env, binary = _plink(files, port, mode, auth, command, host_fingerprint, str(files.root))
+        args, env, binary = _plink(files, port, mode, auth, command, host_fingerprint, str(files.root),
+                                    str(files.root / "home"))
         return Invocation([f"/usr/bin/{binary}", *args], env, use_tty)
     if spec.kind == "plink":
-        args, env, binary = _plink(files, port, mode, auth, command, host_fingerprint, MOUNT)
+        args, env, binary = _plink(files, port, mode, auth, command, host_fingerprint, MOUNT, OUT_MOUNT)
     else:
         args, env, binary = (_ssh if spec.kind == "ssh" else _dbclient)(files, port, mode, auth, command)
     out_dir = files.root / "out"
@@ -161,12 +162,13 @@ def _dbclient(files: ClientFiles, port: int, mode: str, auth: str, command: str
 
 
 def _plink(files: ClientFiles, port: int, mode: str, auth: str, command: str, fingerprint: str, where: str,
-           ) -> tuple[list[str], dict[str, str], str]:  # fmt: skip
-    """plink's (or psftp's) arguments; ``where``: the run directory as the client sees it."""
+           home: str) -> tuple[list[str], dict[str, str], str]:  # fmt: skip
+    """plink's (or psftp's) arguments; ``where``: the run directory as the client sees it,
+    ``home``: a writable $HOME there."""
     opts = ["-batch", "-P", str(port), "-l", files.username, "-hostkey", fingerprint]
     opts += ["-i", f"{where}/{files.converted('plink').name}"] if auth == "publickey" else ["-pw", files.password]
     # plink keeps its random seed and host key cache under $HOME: the run's own directory.
-    env = {"HOME": f"{where}/home"}
+    env = {"HOME": home}
     if mode == "sftp":
         return [*opts, "-b", f"{where}/sftp_batch", "127.0.0.1"], env, "psftp"
     opts = ["-ssh", *opts]
