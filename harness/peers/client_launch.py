@@ -60,9 +60,12 @@ class ClientRunReport:
     launch_error: str = ""  # the launcher failed (docker engine), not the client
 
     @property
-    def crashed(self) -> bool:
-        """Died by a signal we did not send, or printed a sanitizer report."""
-        return bool(self.sanitizer) or (self.signal is not None and not self.hung)
+    def crashed(self) -> str | None:
+        """How the client crashed ("SIGSEGV", "AddressSanitizer: heap-buffer-overflow"), None if it
+        did not: a signal we did not send (a hung client's SIGKILL is ours), or a sanitizer report."""
+        if self.sanitizer:
+            return _short_sanitizer(self.sanitizer)
+        return self.signal if self.signal is not None and not self.hung else None
 
     def outcome(self) -> str:
         """One short phrase, in the outcome model's words."""
@@ -70,10 +73,8 @@ class ClientRunReport:
             return f"client not run ({self.launch_error})"
         if self.hung:
             return "client hung (killed)"
-        if self.sanitizer:
-            return f"peer crashed ({self.sanitizer})"
-        if self.signal:
-            return f"peer crashed ({self.signal})"
+        if self.crashed:
+            return f"peer crashed ({self.crashed})"
         return f"client exited {self.returncode}"
 
     def to_json(self) -> dict[str, Any]:
@@ -199,6 +200,14 @@ class ClientProcess:
             report.returncode = returncode
         found = _SANITIZER.search(report.stderr) or _SANITIZER.search(report.stdout)
         report.sanitizer = found.group(1).strip() if found else None
+
+
+def _short_sanitizer(line: str) -> str:
+    """"AddressSanitizer: heap-buffer-overflow" from ASan's first line; UBSan's "runtime error: ..."."""
+    found = re.search(r"(\w+Sanitizer: [\w-]+)", line)
+    if found:
+        return found.group(1)
+    return "UBSan " + line[line.index("runtime error:"):][:100] if "runtime error:" in line else line[:100]
 
 
 def _take_terminal() -> None:
