@@ -475,11 +475,13 @@ def bridge(sock: socket.socket, chan: Channel) -> None:
 
 
 def serve_connection(sock: socket.socket, host_keys: list[Any], config: ServeConfig, moduli: str | None = None,
-                     track: Callable[[Any], None] | None = None) -> Any:  # fmt: skip
+                     track: Callable[[Any], None] | None = None,
+                     server_cls: type[ShellServer] | None = None) -> Any:  # fmt: skip
     """Start our server on an accepted socket; returns the Transport (already serving).
 
     ``track`` sees the Transport before the key exchange starts, so a connection is on record
-    even when its client finishes (or fails) before start_server returns to us.
+    even when its client finishes (or fails) before start_server returns to us. ``server_cls``
+    replaces the policy (the scenario self-check's reference servers refuse everything).
     """
     from harness.ssh.config import ConnectionConfig
     from harness.transport import Transport
@@ -500,7 +502,7 @@ def serve_connection(sock: socket.socket, host_keys: list[Any], config: ServeCon
         t.add_server_key(key)
     t.load_server_moduli(moduli)
     t.set_subsystem_handler("sftp", SFTPSubsystem)
-    server = ShellServer(config)
+    server = (server_cls or ShellServer)(config)
     server.transport = t
     if track is not None:
         track(t)
@@ -529,6 +531,7 @@ class Listener:
         self._accepted = 0  # connections ever tracked; marks index into `served` by this count
         self._served_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="serve-accept", daemon=True)
+        self.server_cls: type[ShellServer] | None = None  # None: ShellServer
 
     def start(self) -> Listener:
         self._thread.start()
@@ -539,7 +542,8 @@ class Listener:
 
     def _one(self, conn: socket.socket, origin: Any) -> None:
         try:
-            transport = serve_connection(conn, self.host_keys, self.config, self.moduli, self._track)
+            transport = serve_connection(conn, self.host_keys, self.config, self.moduli, self._track,
+                                         self.server_cls)  # fmt: skip
             # Keep only live connections: a long-running server must not hold every past one.
             self.transports = [t for t in self.transports if t.is_active()] + [transport]
         except Exception as exc:

@@ -100,6 +100,9 @@ class Transport:
         except (OSError, AttributeError):
             pass
         self._disconnect: ev.Disconnected | None = None
+        # Observer mode (config.observe): called with each PeerViolation, under the protocol
+        # lock. The scenario self-check's reference servers ignore violations or hang up here.
+        self.on_violation: Callable[[ev.PeerViolation], None] | None = None
 
     # == lifecycle =========================================================================
 
@@ -408,6 +411,8 @@ class Transport:
                 self._log.info("peer disconnected: reason %s: %s", event.reason, event.description)
         elif isinstance(event, ev.DebugReceived):
             self._log.debug("peer debug message: %s", event.message)
+        elif isinstance(event, ev.PeerViolation) and self.on_violation is not None:
+            self.on_violation(event)
 
     def _tick(self) -> None:
         """Reader thread, under the core lock, after a second of silence from the peer."""

@@ -143,7 +143,7 @@ def run_one(scenario: Scenario, variant: str, params: dict[str, Any], info: Any,
         result.outcome = cell_outcome(ctx, failure is not None, died)
     if died and result.status == ERROR:
         result.status = FAIL  # the peer's death, not ours, ended the cell
-    result.verdict = verdict_of(result.status, scenario.informational)
+    result.verdict = verdict_of(result.status, scenario.is_informational(params))
     result.seconds = round(time.monotonic() - started, 3)
     report = getattr(target, "report", None)
     if callable(report):

@@ -168,7 +168,7 @@ class Scenario:
     first_and_last: bool = False
     # The RFC does not say what a peer must do here: the cell has no verdict, only its pinned
     # outcome (typically the scenario ends with an Observe step).
-    informational: bool = False
+    informational: bool | Callable[[dict[str, Any]], bool] = False
     # Offer strict kex (kex-strict-c/s-v00@openssh.com) on this scenario's connections. Off by
     # default so that peers' non-strict behaviour is observed; scenarios about strict kex say so.
     strict_kex: bool = False
@@ -190,6 +190,10 @@ class Scenario:
     def build(self, params: dict[str, Any]) -> list[Any]:
         steps = self.steps(params) if callable(self.steps) else self.steps
         return list(steps)
+
+    def is_informational(self, params: dict[str, Any]) -> bool:
+        """No verdict for this variant, only its pinned outcome (a bool, or a function of params)."""
+        return bool(self.informational(params) if callable(self.informational) else self.informational)
 
     def peer_options(self, product: str) -> dict[str, Any]:
         for req in self.requires:

@@ -85,6 +85,16 @@ class ConnectionConfig:
     # PeerViolation event and dropped instead of ending the connection, so the scenario keeps
     # watching what the *peer* does. Framing and MAC errors still end it: the stream is lost.
     observe: bool = False
+    # How this side reacts to what the peer gets wrong. These exist so that the scenario
+    # self-check can build reference peers with contrasting behaviours from our own server
+    # (harness/scenario/selfcheck.py); the defaults are what the RFCs ask for.
+    # on_error: "disconnect" (queue DISCONNECT with the reason code, the RFC way), "close"
+    # (end without a word), "mute" (stop reading and answering; the peer sees silence).
+    on_error: str = "disconnect"
+    # unknown_messages: "unimplemented" (RFC 4253 11.4), "ignore", or "violation" (refuse).
+    unknown_messages: str = "unimplemented"
+    # Server: answer GLOBAL_REQUESTs (False: UNIMPLEMENTED, as tinysshd does).
+    answer_global_requests: bool = True
 
     def apply_server_defaults(self) -> None:
         """Switch the lists the application did not set to the server defaults."""

@@ -141,6 +141,9 @@ class Connection:
                     self._observe_violation(payload, exc)
                 self._maybe_rekey()
         except RemoteProtocolError as exc:
+            if self.config.on_error == "mute":
+                self.phase = Phase.CLOSED  # say nothing and read nothing more: the peer sees silence
+                return
             self._fail(exc)
             raise
 
@@ -403,6 +406,9 @@ class Connection:
         }
 
     def _on_global_request_server(self, msg: Message) -> None:
+        if not self.config.answer_global_requests:
+            self._frame(unimplemented_payload(self.reader.last_seq))
+            return
         self.emit(ev.GlobalRequestReceived(msg.request_name, msg.want_reply, msg))
         result = self.policy.check_global_request(msg.request_name, msg)
         if msg.want_reply:
@@ -452,7 +458,7 @@ class Connection:
                 name = m.message_name(msg_id)
                 state = "during key exchange" if self.kex.peer_kex_active else f"in phase '{self.phase.value}'"
                 raise RemoteProtocolError(f"{name} (message {msg_id}) is not allowed {state}")
-            self._frame(unimplemented_payload(self.reader.last_seq))
+            self._unknown(msg_id)
             return
         if self.kex.ignore_next_kex_packet and 30 <= msg_id <= 49:
             self.kex.ignore_next_kex_packet = False  # RFC 4253 7: the peer's wrong guess
@@ -471,9 +477,17 @@ class Connection:
             return
         handler = self._handlers.get(msg_id)
         if handler is None or isinstance(msg, UnknownMessage):
-            self._frame(unimplemented_payload(self.reader.last_seq))
+            self._unknown(msg_id)
             return
         handler(msg)
+
+    def _unknown(self, msg_id: int) -> None:
+        """A message number we do not implement: UNIMPLEMENTED (RFC 4253 11.4) by default."""
+        how = self.config.unknown_messages
+        if how == "unimplemented":
+            self._frame(unimplemented_payload(self.reader.last_seq))
+        elif how == "violation":
+            raise RemoteProtocolError(f"unknown message number {msg_id}")
 
     def _fast_channel_data(self, payload: bytes) -> None:
         if len(payload) < 9:
@@ -505,7 +519,9 @@ class Connection:
         if self.phase is Phase.CLOSED:
             return
         reason, text = int(exc.reason), str(exc)
-        if self.phase is not Phase.VERSION:
+        if self.config.on_error != "disconnect":
+            pass  # "close": end without a word (the driver closes the socket)
+        elif self.phase is not Phase.VERSION:
             try:
                 self._frame(disconnect_payload(reason, text[:200]))
             except Exception:
