@@ -158,7 +158,7 @@ class ShellServer(ServerInterface):
     def _auth_result(self, method: str, username: str, ok: bool, detail: str = "") -> int:
         """Log a failure now; keep a success for the connection's login line (Listener logs it
         once the core really authenticated: a publickey "would you accept" probe also asks us)."""
-        what = f"{method}{detail} for {printable(username)!r} from {self.peer}"
+        what = f"{method}{detail} for '{printable(username)}' from {self.peer}"
         if ok:
             self.login = what
             return AUTH_SUCCESSFUL
@@ -199,7 +199,7 @@ class ShellServer(ServerInterface):
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
         if kind != "session":
-            log.info("%s: channel %d of type %r refused", self.peer, chanid, printable(kind))
+            log.info("%s: channel %d of type '%s' refused", self.peer, chanid, printable(kind))
             return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
         log.info("%s: channel %d (session) opened", self.peer, chanid)
         return OPEN_SUCCEEDED
@@ -211,14 +211,14 @@ class ShellServer(ServerInterface):
         return True
 
     def check_channel_env_request(self, channel: Channel, name: str, value: str) -> bool:
-        log.debug("%s: channel %d: env %s=%r", self.peer, channel.chanid, printable(name), printable(value))
+        log.debug("%s: channel %d: env %s='%s'", self.peer, channel.chanid, printable(name), printable(value))
         self._env.setdefault(channel.chanid, {})[name] = value
         return True
 
     def _start(self, channel: Channel, command: bytes | None) -> bool:
         if channel.chanid in self.runners or self._ended:
             return False  # one program per session channel (RFC 4254 6.5)
-        what = "shell" if command is None else f"exec {printable(command)!r}"
+        what = "shell" if command is None else f"exec '{printable(command)}'"
         log.info("%s: channel %d: %s%s", self.peer, channel.chanid, what,
                  " (pty)" if channel.chanid in self._pty else "")  # fmt: skip
         runner = CommandRunner(channel, self.config, command, self._pty.get(channel.chanid),
@@ -228,7 +228,7 @@ class ShellServer(ServerInterface):
         return True
 
     def check_channel_subsystem_request(self, channel: Channel, name: str) -> bool:
-        log.info("%s: channel %d: subsystem %r", self.peer, channel.chanid, printable(name))
+        log.info("%s: channel %d: subsystem '%s'", self.peer, channel.chanid, printable(name))
         return super().check_channel_subsystem_request(channel, name)
 
     def check_channel_exec_request(self, channel: Channel, command: bytes) -> bool:
