@@ -42,13 +42,21 @@ def _default_host_keys() -> tuple[str, ...]:
 
 # What a server offers by default: what OpenSSH's sshd offers by default (`sshd -T`), so real
 # clients pointed at us negotiate what they would with sshd: our client defaults plus the
-# plain-named sntrup761x25519-sha512, minus SHA-1 RSA signatures (sshd dropped them in 8.8).
-# sshd's umac MACs are the one part we lack (not implemented).
+# plain-named sntrup761x25519-sha512 and the umac MACs, minus SHA-1 RSA signatures (sshd
+# dropped them in 8.8).
 def server_default_kex() -> tuple[str, ...]:
     from harness.ssh.kex.methods import KEX_METHODS
 
     client = _default_kex()
     return tuple(k for k in KEX_METHODS if k in client or k == "sntrup761x25519-sha512")
+
+
+def server_default_macs() -> tuple[str, ...]:
+    """Our client's defaults plus the umac MACs sshd offers (pure Python here, so not our
+    client's own choice; a client that prefers them, as OpenSSH's does, gets them)."""
+    from harness.ssh.crypto.protection import MACS
+
+    return _default_macs() + tuple(n for n in MACS if n.startswith("umac-"))
 
 
 def server_default_host_keys() -> tuple[str, ...]:
@@ -102,3 +110,5 @@ class ConnectionConfig:
             self.kex = server_default_kex()
         if "host_key_algorithms" not in self.explicit:
             self.host_key_algorithms = server_default_host_keys()
+        if "macs" not in self.explicit:
+            self.macs = server_default_macs()
