@@ -17,7 +17,6 @@ import os
 import shutil
 import socket
 import threading
-import unicodedata
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,28 +86,30 @@ class ServeConfig:
     hangup_grace: float = DEFAULT_HANGUP_GRACE
 
 
-def printable(text: str | bytes | None) -> str:
-    """``text`` with control and format characters escaped, for a log line.
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def printable(text: str | bytes | bytearray) -> str:
+    """``text`` with every character that ``str.isprintable()`` rejects escaped, for a log line.
 
     Why: user names, commands, environment values and the version line come from the client;
     a newline or an escape sequence in them must not forge log lines or drive the terminal that
-    shows the log. (A local helper: no shared escaping helper exists in harness.ssh yet.)
+    shows the log. A local stand-in with the rules of the shared helper being added as
+    harness.ssh.printable (Python's escapes, backslashes left alone); use that once it exists.
     """
-    if text is None:
-        return "(none)"
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "surrogateescape")
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
     out = []
     for char in text:
         code = ord(char)
-        if char == "\\":
-            out.append("\\\\")
-        elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, as surrogateescape keeps it
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif unicodedata.category(char)[0] == "C":
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-        else:
+        if char.isprintable():
             out.append(char)
+        elif char in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[char])
+        else:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
     return "".join(out)
 
 
@@ -140,6 +141,7 @@ class SFTPSubsystem(SubsystemHandler):
         server.runners[channel.chanid] = runner
         runner.run_subsystem()
 
+
 class ShellServer(ServerInterface):
     """The ServerInterface of `harness serve`."""
 
@@ -155,6 +157,8 @@ class ShellServer(ServerInterface):
         self._interactive_user = config.username
         self._ended = False
 
+    # -- authentication ---------------------------------------------------------------------
+
     def _auth_result(self, method: str, username: str, ok: bool, detail: str = "") -> int:
         """Log a failure now; keep a success for the connection's login line (Listener logs it
         once the core really authenticated: a publickey "would you accept" probe also asks us)."""
@@ -164,8 +168,6 @@ class ShellServer(ServerInterface):
             return AUTH_SUCCESSFUL
         log.info("auth failed: %s", what)
         return AUTH_FAILED
-
-    # -- authentication ---------------------------------------------------------------------
 
     def get_allowed_auths(self, username: str) -> str:
         methods = []
@@ -451,12 +453,12 @@ class Listener:
             transport.start_server(server=server)
         except Exception as exc:
             log.info("connection from %s, client %s: ended before keys were exchanged: %s", peer,
-                     printable(transport.remote_version), printable(str(exc)))  # fmt: skip
+                     printable(transport.remote_version or "(none)"), printable(str(exc)))  # fmt: skip
             transport.close()
             return
         k = transport.negotiated
         log.info("connection from %s, client %s: kex %s, host key %s, cipher %s, mac %s", peer,
-                 printable(transport.remote_version), k.kex, k.host_key_algorithm, k.cipher_in,
+                 printable(transport.remote_version or "(none)"), k.kex, k.host_key_algorithm, k.cipher_in,
                  k.mac_in or "-")  # fmt: skip
         # Keep only live connections: a long-running server must not hold every past one.
         self.transports = [t for t in self.transports if t.is_active()] + [transport]

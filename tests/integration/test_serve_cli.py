@@ -118,7 +118,7 @@ def test_log_lines_name_connections_logins_channels_and_escape_what_the_client_c
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", log), "a control character reached the log"
     lines = log.splitlines()
     assert not [line for line in lines if line.startswith("2026-01-01")], "a forged log line"
-    assert re.search(r"INFO auth failed: password for 'mallory\\x0a2026-01-01 .*\\x1b\[2J' from 127\.0\.0\.1:\d+$",
+    assert re.search(r"INFO auth failed: password for 'mallory\\n2026-01-01 .*\\x1b\[2J' from 127\.0\.0\.1:\d+$",
                      log, re.M), log  # fmt: skip
     assert re.search(r"INFO connection from 127\.0\.0\.1:\d+, client SSH-2\.0-harness\S*: kex \S+, host key \S+, "
                      r"cipher \S+, mac \S+$", log, re.M), log  # fmt: skip
