@@ -3,11 +3,15 @@ a file (a pipe nobody reads would fill and block the server's logging), stopped 
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,10 +49,26 @@ class ServeProcess:
             time.sleep(0.05)
 
 
+@functools.cache
+def shared_state_dir() -> Path:
+    """One state dir with all five host keys for this test process (removed at exit).
+
+    Why: generating the keys (RSA 3072 above all) costs a second or more on a loaded machine;
+    tests that are not about the state dir share one set instead of making their own.
+    """
+    from harness.host_key_store import load_or_create_host_keys
+
+    state = Path(tempfile.mkdtemp(prefix="serve-state-")) / "state"
+    load_or_create_host_keys(state)
+    atexit.register(shutil.rmtree, state.parent, True)
+    return state
+
+
 @contextmanager
 def serve_cli(workdir: Path, *args: str, state_dir: Path | None = None) -> Iterator[ServeProcess]:
-    """`python -m harness serve --port 0 --state-dir ... ARGS` until the block ends."""
-    state = state_dir or workdir / "state"
+    """`python -m harness serve --port 0 --state-dir STATE ARGS` until the block ends
+    (STATE: ``state_dir``, else the shared one)."""
+    state = state_dir or shared_state_dir()
     output = workdir / f"serve-{time.monotonic_ns()}.log"
     argv = [sys.executable, "-m", "harness", "serve", "--port", "0", "--state-dir", str(state), *args]
     with output.open("wb") as sink:

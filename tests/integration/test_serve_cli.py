@@ -77,15 +77,15 @@ def test_host_keys_survive_a_restart_and_ssh_trusts_the_printed_lines(tmp_path: 
     authorized = tmp_path / "authorized_keys"
     authorized.write_text(Path(f"{key}.pub").read_text())
     args = ("--user", "root", "--authorized-keys", str(authorized))
-    with serve_cli(tmp_path, *args) as first:
-        first_lines = first.known_hosts_lines()
     state = tmp_path / "state"
+    with serve_cli(tmp_path, *args, state_dir=state) as first:
+        first_lines = first.known_hosts_lines()
     assert sorted(p.name for p in state.iterdir() if not p.name.endswith(".pub")) == [
         "ssh_host_ecdsa384_key", "ssh_host_ecdsa521_key", "ssh_host_ecdsa_key", "ssh_host_ed25519_key",
         "ssh_host_rsa_key"]  # fmt: skip
     assert {p.stat().st_mode & 0o777 for p in state.iterdir() if not p.name.endswith(".pub")} == {0o600}
     assert state.stat().st_mode & 0o777 == 0o700
-    with serve_cli(tmp_path, *args) as second:
+    with serve_cli(tmp_path, *args, state_dir=state) as second:
         second_lines = second.known_hosts_lines()
         assert "generated" not in second.log()  # loaded, not made again
         known_hosts = tmp_path / "known_hosts"

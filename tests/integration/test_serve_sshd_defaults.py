@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.peers.base import client_keys
-from tests.integration.serve_process import ServeProcess, serve_cli
+from tests.integration.serve_process import ServeProcess, serve_cli, shared_state_dir
 
 pytestmark = pytest.mark.peer
 
@@ -77,7 +77,7 @@ def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServePr
 
 
 def test_every_algorithm_sshd_offers_by_default_logs_in(default_server: ServeProcess) -> None:
-    names = expected_names(default_server.output.parent / "state" / "ssh_host_ed25519_key")
+    names = expected_names(shared_state_dir() / "ssh_host_ed25519_key")
     kinds = {kind for kind, _ in names}
     assert kinds == set(CATEGORIES), names  # sshd -T and ssh -Q really gave names of each kind
     assert ("kex", "ecdh-sha2-nistp256") in names  # the case of issue 19
