@@ -429,6 +429,7 @@ class Listener:
         self.served: deque[Any] = deque(maxlen=SERVED_HISTORY)
         self._accepted = 0  # connections ever tracked; marks index into `served` by this count
         self._served_lock = threading.Lock()
+        self._live: set[ShellServer] = set()  # servers of connections not yet ended (for close())
         self._thread = threading.Thread(target=self._run, name="serve-accept", daemon=True)
 
     def start(self) -> Listener:
@@ -449,6 +450,16 @@ class Listener:
             return
         server.peer = peer
         self._track(transport)
+        with self._served_lock:
+            self._live.add(server)
+        try:
+            self._serve(transport, server)
+        finally:
+            with self._served_lock:
+                self._live.discard(server)
+
+    def _serve(self, transport: Any, server: ShellServer) -> None:
+        peer = server.peer
         try:
             transport.start_server(server=server)
         except Exception as exc:
@@ -509,6 +520,12 @@ class Listener:
             self._thread.join(5.0)
         for t in self.transports:
             t.close()
+        # The connections' own threads hang up their programs when they see the end; do it here
+        # too, so that a server shutting down leaves no program of a client behind.
+        with self._served_lock:
+            live = list(self._live)
+        for server in live:
+            server.end_sessions()
 
     def __enter__(self) -> Listener:
         return self.start()

@@ -94,3 +94,29 @@ def test_program_that_ignores_sighup_is_killed_after_the_grace_period(hangup_ser
     hangup_server.wait_for_log(rf"process group {pgid} outlived SIGHUP by .*: SIGKILL")
     log = hangup_server.log()
     assert "Traceback" not in log and "ERROR" not in log, log
+
+
+def test_stopping_the_server_hangs_up_running_commands(tmp_path: Path) -> None:
+    authorized = tmp_path / "authorized_keys"
+    authorized.write_text(Path(f"{client_keys()['ed25519']}.pub").read_text())
+    with serve_cli(tmp_path, "--user", "root", "--authorized-keys", str(authorized)) as server:
+        argv = ["ssh", "-F", "/dev/null", "-p", str(server.port), "-i", str(client_keys()["ed25519"]),
+                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", f"root@{server.host}",
+                "echo $$; exec sleep 1000"]  # fmt: skip
+        client = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = threading.Timer(CLIENT_TIMEOUT, client.kill)
+        deadline.start()
+        try:
+            assert client.stdout is not None
+            line = client.stdout.readline()
+            assert line.strip().isdigit(), f"no pid from the command: {line!r}"
+            server.proc.send_signal(signal.SIGTERM)
+            assert server.proc.wait(timeout=15) == 0
+            wait_until_gone(int(line), MARGIN)  # sleep dies of the SIGHUP at shutdown
+            assert client.wait(timeout=10) != 0  # the connection went with the server
+        finally:
+            deadline.cancel()
+            client.kill()
+            client.wait(timeout=10)
+    assert "Traceback" not in server.log()
