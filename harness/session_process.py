@@ -151,6 +151,16 @@ def _group_alive(pgid: int) -> bool:
     return bool(live_group_members(pgid))
 
 
+def _take_terminal() -> None:
+    """In the child, after setsid: make stdin, the pty slave, its controlling terminal.
+
+    Why: as under sshd, a shell then has job control, and closing the pty's master (the
+    connection's end) hangs up the session through the kernel too. One ioctl and nothing that
+    takes a lock, so it is safe in a child forked from a threaded server.
+    """
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 def _signal_group(pgid: int, signum: int) -> None:
     try:
         os.killpg(pgid, signum)
@@ -316,7 +326,7 @@ class CommandRunner:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.env.setdefault("TERM", "xterm")
         try:
-            proc = self._popen(stdin=slave, stdout=slave, stderr=slave)
+            proc = self._popen(stdin=slave, stdout=slave, stderr=slave, preexec_fn=_take_terminal)
         finally:
             os.close(slave)
         self.proc, self.master = proc, master

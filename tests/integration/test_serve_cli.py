@@ -153,3 +153,22 @@ def test_an_unknown_account_runs_as_root_with_one_warning(tmp_path: Path) -> Non
         assert run(server, user, PASSWORD, "id -u") == "0\n"
     warnings = [line for line in server.log().splitlines() if "WARNING" in line]
     assert len(warnings) == 1 and f"no local account '{user}': its commands run as root" in warnings[0], warnings
+
+
+def test_a_pty_session_gets_its_terminal_as_controlling_terminal(tmp_path: Path) -> None:
+    with serve_cli(tmp_path, "--user", USER, "--password", PASSWORD, "--cwd", str(tmp_path)) as server:
+        t = Transport((server.host, server.port))
+        try:
+            t.connect(username=USER, password=PASSWORD)
+            chan = t.open_session()
+            chan.get_pty()
+            # ps names the controlling terminal ("?" without one); sh's job control needs it.
+            chan.exec_command("ps -o tty= -p $$; tty")
+            out = b""
+            while chunk := chan.recv(65536):
+                out += chunk
+            assert chan.recv_exit_status() == 0, out
+        finally:
+            t.close()
+    controlling, device = out.decode().split()
+    assert controlling.startswith("pts/") and device == f"/dev/{controlling}", out
