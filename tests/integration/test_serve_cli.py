@@ -162,13 +162,17 @@ def test_a_pty_session_gets_its_terminal_as_controlling_terminal(tmp_path: Path)
             t.connect(username=USER, password=PASSWORD)
             chan = t.open_session()
             chan.get_pty()
-            # ps names the controlling terminal ("?" without one); sh's job control needs it.
-            chan.exec_command("ps -o tty= -p $$; tty")
+            # Field 7 of /proc/PID/stat is the controlling terminal's device number (0: none).
+            chan.exec_command("cut -d' ' -f7 /proc/$$/stat; tty")
             out = b""
             while chunk := chan.recv(65536):
                 out += chunk
             assert chan.recv_exit_status() == 0, out
         finally:
             t.close()
-    controlling, device = out.decode().split()
-    assert controlling.startswith("pts/") and device == f"/dev/{controlling}", out
+    tty_field, device = out.decode().split()
+    assert device.startswith("/dev/pts/"), out
+    # proc(5): major in bits 8-15, minor in bits 0-7 and 20-31. Unix98 ptys have majors 136-143.
+    tty_nr = int(tty_field)
+    major, minor = (tty_nr >> 8) & 0xFF, (tty_nr & 0xFF) | ((tty_nr >> 12) & 0xFFF00)
+    assert 136 <= major <= 143 and (major - 136) * 256 + minor == int(device.removeprefix("/dev/pts/")), out
