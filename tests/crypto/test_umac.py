@@ -33,8 +33,9 @@ def test_umac64_takes_the_other_half_of_the_pad_block_for_an_odd_nonce() -> None
     even, odd = bytes(7) + b"\x06", bytes(7) + b"\x07"
     # Same hash, pads from the two halves of one AES block: the tags differ, and xor-ing them
     # gives the xor of the halves whatever the message is.
-    diff = [int.from_bytes(umac.tag(even, m), "big") ^ int.from_bytes(umac.tag(odd, m), "big")
-            for m in (b"", b"x" * 99)]
+    diff = [
+        int.from_bytes(umac.tag(even, m), "big") ^ int.from_bytes(umac.tag(odd, m), "big") for m in (b"", b"x" * 99)
+    ]
     assert diff[0] == diff[1] != 0
 
 
