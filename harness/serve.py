@@ -410,7 +410,11 @@ def wait_for_end(transport: Any) -> str:
 
 
 class Listener:
-    """Accept loop for `harness serve` and the tests (127.0.0.1 by default, port 0 = any)."""
+    """Accept loop for `harness serve` and the tests (127.0.0.1 by default, port 0 = any).
+
+    Each connection runs on its own thread from accept to end: key exchange, the log lines,
+    the login grace time, and at the end the hang-up of its programs (ShellServer.end_sessions).
+    """
 
     def __init__(self, host_keys: list[Any], config: ServeConfig, host: str = "127.0.0.1", port: int = 0,
                  moduli: str | None = None) -> None:  # fmt: skip
@@ -449,6 +453,7 @@ class Listener:
             conn.close()
             return
         server.peer = peer
+        log.debug("connection from %s accepted", peer)
         self._track(transport)
         with self._served_lock:
             self._live.add(server)
