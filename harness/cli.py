@@ -109,19 +109,24 @@ def _positive_int(text: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import getpass
+    import logging
     import signal
     import threading
 
+    from harness.host_key_store import (
+        HostKeyStoreError,
+        default_state_dir,
+        known_hosts_lines,
+        load_or_create_host_keys,
+    )
     from harness.serve import Listener, ServeConfig, load_authorized_keys
-    from harness.ssh.keys import ECDSAKey, Ed25519Key, RSAKey, load_private_key_file
+    from harness.session_process import login_user_for
+    from harness.ssh.keys import load_private_key_file
 
-    if args.host_key:
-        keys = [load_private_key_file(path) for path in args.host_key]
-    else:
-        keys = [Ed25519Key.generate(), RSAKey.generate(3072)]
-        if args.all_algorithms:
-            keys.append(ECDSAKey.generate(256))
-        print("generated ephemeral host keys: " + ", ".join(f"{k.get_name()} {k.fingerprint_sha256()}" for k in keys))
+    level = logging.DEBUG if args.verbose else getattr(logging, args.log_level)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s")
+    if level > logging.DEBUG:  # our own lines say what the transport's INFO lines would repeat
+        logging.getLogger("harness.transport").setLevel(logging.WARNING)
     if args.password is None and not args.authorized_keys:
         print("give --password and/or --authorized-keys: a server nobody can log in to is not useful",
               file=sys.stderr)  # fmt: skip
@@ -131,11 +136,30 @@ def _serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"{args.authorized_keys}: {exc}", file=sys.stderr)
         return 2
-    config = ServeConfig(username=args.user or getpass.getuser(), password=args.password, authorized_keys=authorized,
-                         cwd=args.cwd, all_algorithms=args.all_algorithms,
-                         rekey_bytes=args.rekey_bytes)  # fmt: skip
+    if args.host_key:
+        keys = [load_private_key_file(path) for path in args.host_key]
+    else:
+        state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
+        try:
+            keys, created = load_or_create_host_keys(state_dir)
+        except HostKeyStoreError as exc:
+            print(f"harness serve: {exc}", file=sys.stderr)
+            return 2
+        made = f" (generated {', '.join(created)})" if created else ""
+        print(f"host keys in {state_dir}{made}")
+    username = args.user or getpass.getuser()
+    login_user, warning = login_user_for(username)
+    if warning:
+        logging.getLogger("harness.serve").warning("%s", warning)
+    config = ServeConfig(username=username, password=args.password, authorized_keys=authorized, cwd=args.cwd,
+                         all_algorithms=args.all_algorithms, rekey_bytes=args.rekey_bytes, hardened=args.hardened,
+                         login_user=login_user)  # fmt: skip
     listener = Listener(keys, config, host=args.listen, port=args.port, moduli=args.moduli).start()
-    print(f"serving SSH on {listener.address[0]}:{listener.address[1]} for user {config.username}", flush=True)
+    host, port = listener.address[0], listener.address[1]
+    offer = "the hardened (ssh-audit-clean) offer" if args.hardened else "sshd's default offer"
+    print(f"serving SSH on {host}:{port} for user {config.username} ({offer})")
+    print("known_hosts lines for its host keys:")
+    print("\n".join(known_hosts_lines(keys, host, port)), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -193,18 +217,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="corpus/transcripts", help="directory for the transcripts")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=_record)
-    p = sub.add_parser("serve", help="run our SSH server (exec, shell, sftp, forwarding to loopback)")
+    p = sub.add_parser("serve", help="run our SSH server (exec, shell, sftp, forwarding to loopback), sshd-like")
     p.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=2222, help="port (0 = any free port; default 2222)")
-    p.add_argument("--host-key", action="append", help="private host key file (repeatable; default: generated)")
+    p.add_argument("--host-key", action="append", help="private host key file (repeatable; default: the state dir's)")
+    p.add_argument("--state-dir", help="where host keys are kept across restarts, generated on first use "
+                   "(default $XDG_STATE_HOME/ssh-harness or ~/.local/state/ssh-harness)")  # fmt: skip
     p.add_argument("--user", help="the user that may log in (default: the current user)")
     p.add_argument("--password", help="that user's password")
     p.add_argument("--authorized-keys", help="an authorized_keys file for that user")
     p.add_argument("--moduli", help="moduli file for diffie-hellman-group-exchange (default /etc/ssh/moduli)")
-    p.add_argument("--cwd", help="working directory for commands and sftp")
-    p.add_argument("--all-algorithms", action="store_true", help="offer legacy algorithms too (interop testing)")
+    p.add_argument("--cwd", help="working directory for commands and sftp (default: the user's home)")
+    offer = p.add_mutually_exclusive_group()
+    offer.add_argument("--all-algorithms", action="store_true", help="offer legacy algorithms too (interop testing)")
+    offer.add_argument("--hardened", action="store_true", help="offer only what ssh-audit rates without "
+                       "'fail' (sshd's default offer minus NIST ECDH and ECDSA host keys)")  # fmt: skip
     p.add_argument("--rekey-bytes", type=_positive_int, metavar="N",
                    help="start a key re-exchange after N bytes either way (tests a client's rekeying)")  # fmt: skip
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging (same as --log-level DEBUG)")
+    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                   help="log level on stderr (default INFO: connections, logins, channels, disconnects)")  # fmt: skip
     p.set_defaults(func=_serve)
     p = sub.add_parser("run", help="the scenario matrix (scenarios x peers) with JSON, Markdown, HTML, JUnit reports")
     from harness.scenario.run import add_arguments as add_run_arguments
