@@ -153,6 +153,20 @@ def _run(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    """`harness report merge DIR... --out DIR`: one report from the shards of a CI matrix."""
+    from harness.scenario.report import MergeError, merge, write_reports
+
+    try:
+        results, seed = merge([Path(d) for d in args.dirs])
+    except MergeError as exc:
+        print(f"harness report merge: {exc}", file=sys.stderr)
+        return 2
+    paths = write_reports(results, Path(args.out), seed)
+    print(f"merged {len(results)} results from {len(args.dirs)} shard(s): " + ", ".join(str(p) for p in paths))
+    return 1 if any(r["status"] in ("fail", "error", "xpass") for r in results) else 0
+
+
 def _fuzz(args: argparse.Namespace) -> int:
     if args.live or args.live_replay:
         from harness.fuzz.live import cli as live_cli
@@ -211,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
 
     add_run_arguments(p)
     p.set_defaults(func=_run)
+    p = sub.add_parser("report", help="scenario reports: merge the results.json of several shards into one report")
+    actions = p.add_subparsers(dest="action", required=True)
+    merge = actions.add_parser("merge", help="join shards' results.json into JSON, Markdown, HTML and JUnit")
+    merge.add_argument("dirs", nargs="+", metavar="DIR", help="a shard's --out directory (or its results.json)")
+    merge.add_argument("--out", required=True, help="directory for the merged reports")
+    p.set_defaults(func=_report)
     p = sub.add_parser("fuzz", help="run a fuzz campaign (atheris/libFuzzer), or replay seeds and regressions")
     from harness.fuzz.campaign import add_arguments
 

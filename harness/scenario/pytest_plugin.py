@@ -58,7 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _add(group, "--scenario-seed", type=int, default=None,
          help="base seed of every scenario's randomness (default: random, printed in the header)")  # fmt: skip
     _add(group, "--scenario-report", default=None, metavar="DIR",
-         help="write results.json, matrix.md and matrix.html to DIR")  # fmt: skip
+         help="write results.json, matrix.md, matrix.html and junit.xml to DIR")  # fmt: skip
+    _add(group, "--scenario-shard", default=None, metavar="I/N",
+         help="run only shard I of N (deterministic; harness/scenario/shard.py)")  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,6 +69,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.scenario_seed = seed
         os.environ[seeds.ENV_SEED] = str(seed)
     config.addinivalue_line("markers", "scenario: a scripted scenario against one peer")
+    if config.getoption("scenario_shard", None) and not config.pluginmanager.has_plugin("harness-shard"):
+        from harness.scenario import shard
+
+        config.pluginmanager.register(shard, "harness-shard")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -207,7 +213,7 @@ class ScenarioItem(pytest.Item):
         self.user_properties.append(("scenario_status", result.status))
         if result.outcome:
             self.user_properties.append(("outcome", result.outcome))
-        _write_raw(self.config, result)
+        _write_raw(self.config, result, self.scenario.role)
         if result.status == NA:
             pytest.skip(f"not applicable: {result.reason}")
         if result.status == XFAIL:
@@ -237,13 +243,15 @@ def _raw_dir(config: pytest.Config) -> Path | None:
     return Path(report) / ".raw" if report else None
 
 
-def _write_raw(config: pytest.Config, result: Result) -> None:
+def _write_raw(config: pytest.Config, result: Result, role: str) -> None:
     raw = _raw_dir(config)
     if raw is None:
         return
     raw.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha1(result.extra["nodeid"].encode()).hexdigest() + ".json"
-    (raw / name).write_text(json.dumps(result.to_json()))
+    row = result.to_json()
+    row.setdefault("role", role)  # the report's server-peer and client-peer tables
+    (raw / name).write_text(json.dumps(row))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
