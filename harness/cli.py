@@ -27,12 +27,24 @@ def _interop(args: argparse.Namespace) -> int:
     if not peers:
         print(f"harness interop: no peers available with the {launcher} launcher", file=sys.stderr)
         return 2
+    if args.json:
+        from dataclasses import asdict
+
+        from harness.jsonout import emit_json
+
+        def document() -> tuple[int, dict[str, object]]:
+            cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk, pcap=args.pcap)
+            totals = {r: sum(c.result == r for c in cells) for r in ("pass", "FAIL", "n/a")}
+            return (1 if totals["FAIL"] else 0), {"launcher": launcher, "peers": peers, "totals": totals,
+                                                   "cells": [asdict(c) for c in cells]}  # fmt: skip
+
+        return emit_json(document)
     started = time.monotonic()
-    cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk)
+    cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk, pcap=args.pcap)
     fails = sum(c.result == "FAIL" for c in cells)
     passes = sum(c.result == "pass" for c in cells)
     print(f"\n{passes} pass, {fails} FAIL, {len(cells) - passes - fails} n/a across {len(peers)} peer(s) "
-          f"in {time.monotonic() - started:.0f} s; wrote {args.out}/interop.md and interop.json")
+          f"in {time.monotonic() - started:.0f} s; wrote {args.out}/interop.md, interop.json and interop-junit.xml")
     return 1 if fails else 0
 
 
@@ -168,6 +180,24 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _fuzz(args: argparse.Namespace) -> int:
+    if args.json and args.replay:
+        from harness.fuzz.campaign import replay
+        from harness.jsonout import emit_json
+
+        def document() -> tuple[int, dict[str, object]]:
+            results = replay([args.target] if args.target else None)
+            rows = [{"target": r.path.parent.name, "path": str(r.path), "kind": r.kind, "ok": r.ok,
+                     "open_regression": r.expected_failure,
+                     "finding": None if r.finding is None else {"exception": r.finding.exception,
+                                                                "location": r.finding.location}}
+                    for r in results]  # fmt: skip
+            bad = sum(not r.ok for r in results)
+            return (1 if bad else 0), {"inputs": len(rows), "failing": bad, "results": rows}
+
+        return emit_json(document)
+    if args.json:
+        print("harness fuzz: --json goes with --replay", file=sys.stderr)
+        return 2
     if args.live or args.live_replay:
         from harness.fuzz.live import cli as live_cli
 
@@ -197,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--launcher", choices=("docker", "process"), help="default: docker if an engine answers")
     p.add_argument("--out", default="results", help="directory for interop.md and interop.json")
     p.add_argument("--no-bulk", action="store_true", help="skip the 64 MiB transfers")
+    p.add_argument("--json", action="store_true", help="print the results as JSON on stdout (progress to stderr)")
+    p.add_argument("--pcap", metavar="DIR", help="write a pcapng and an SSH key log per connection to DIR")
     p.set_defaults(func=_interop)
     p = sub.add_parser("peers", help="list, build, start or clean up the real peers")
     p.add_argument("action", choices=("list", "build", "start", "stop"))
@@ -235,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     from harness.fuzz.campaign import add_arguments
 
     add_arguments(p)
+    p.add_argument("--json", action="store_true", help="with --replay: the results as JSON on stdout")
     live = p.add_argument_group("live-peer fuzzing (docs/FUZZING.md): mutate what we send to a real peer")
     live.add_argument("--live", metavar="PEER_ID", help="fuzz this container peer (openssh-9.2, ...): --time/--runs")
     live.add_argument("--seed", type=int, default=1, help="--live: run seed (iteration i uses seed:i)")
