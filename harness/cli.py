@@ -8,6 +8,7 @@ data, and writes a Markdown and a JSON report. It exits non-zero when anything d
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,20 +28,22 @@ def _interop(args: argparse.Namespace) -> int:
     if not peers:
         print(f"harness interop: no peers available with the {launcher} launcher", file=sys.stderr)
         return 2
+    if args.pcap:  # every connection of this process writes a pcapng and key log (harness/capture)
+        os.environ["HARNESS_PCAP_DIR"] = str(Path(args.pcap).resolve())
     if args.json:
         from dataclasses import asdict
 
         from harness.jsonout import emit_json
 
         def document() -> tuple[int, dict[str, object]]:
-            cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk, pcap=args.pcap)
+            cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk)
             totals = {r: sum(c.result == r for c in cells) for r in ("pass", "FAIL", "n/a")}
             return (1 if totals["FAIL"] else 0), {"launcher": launcher, "peers": peers, "totals": totals,
                                                    "cells": [asdict(c) for c in cells]}  # fmt: skip
 
         return emit_json(document)
     started = time.monotonic()
-    cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk, pcap=args.pcap)
+    cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk)
     fails = sum(c.result == "FAIL" for c in cells)
     passes = sum(c.result == "pass" for c in cells)
     print(f"\n{passes} pass, {fails} FAIL, {len(cells) - passes - fails} n/a across {len(peers)} peer(s) "
@@ -146,6 +149,8 @@ def _serve(args: argparse.Namespace) -> int:
     config = ServeConfig(username=args.user or getpass.getuser(), password=args.password, authorized_keys=authorized,
                          cwd=args.cwd, all_algorithms=args.all_algorithms,
                          rekey_bytes=args.rekey_bytes)  # fmt: skip
+    if args.pcap:  # every connection writes a pcapng and key log (harness/capture)
+        os.environ["HARNESS_PCAP_DIR"] = str(Path(args.pcap).resolve())
     listener = Listener(keys, config, host=args.listen, port=args.port, moduli=args.moduli).start()
     print(f"serving SSH on {listener.address[0]}:{listener.address[1]} for user {config.username}", flush=True)
     stop = threading.Event()
@@ -251,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-algorithms", action="store_true", help="offer legacy algorithms too (interop testing)")
     p.add_argument("--rekey-bytes", type=_positive_int, metavar="N",
                    help="start a key re-exchange after N bytes either way (tests a client's rekeying)")  # fmt: skip
+    p.add_argument("--pcap", metavar="DIR", help="write a pcapng and an SSH key log per connection to DIR")
     p.set_defaults(func=_serve)
     p = sub.add_parser("run", help="the scenario matrix (scenarios x peers) with JSON, Markdown, HTML, JUnit reports")
     from harness.scenario.run import add_arguments as add_run_arguments

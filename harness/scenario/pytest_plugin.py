@@ -73,6 +73,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from harness.scenario import shard
 
         config.pluginmanager.register(shard, "harness-shard")
+    if os.environ.get("HARNESS_PCAP_DIR") and not config.pluginmanager.has_plugin("harness-capture"):
+        from harness.scenario import capture_plugin
+
+        config.pluginmanager.register(capture_plugin, "harness-capture")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -251,6 +255,10 @@ def _write_raw(config: pytest.Config, result: Result, role: str) -> None:
     name = hashlib.sha1(result.extra["nodeid"].encode()).hexdigest() + ".json"
     row = result.to_json()
     row.setdefault("role", role)  # the report's server-peer and client-peer tables
+    if os.environ.get("HARNESS_PCAP_DIR"):
+        from harness.scenario.capture_plugin import captures_for_row
+
+        row.update(captures_for_row(Path(config.getoption("scenario_report"))))
     (raw / name).write_text(json.dumps(row))
 
 

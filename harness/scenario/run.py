@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", dest="keyword", help="pytest -k expression to select scenarios")
     p.add_argument("--shard", metavar="I/N",
                    help="run only shard I of N (CI matrices; join with `harness report merge`)")  # fmt: skip
+    p.add_argument("--pcap", metavar="DIR",
+                   help="write a pcapng and SSH key log per connection, linked from the report")  # fmt: skip
     p.add_argument("scenarios", nargs="*", help="scenario files or directories (default: scenarios/)")
 
 
@@ -58,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
         argv += ["--scenario-shard", args.shard]
     print("running: " + " ".join(argv), flush=True)
     started = time.time()
-    code = subprocess.call(argv, cwd=ROOT)
+    env = dict(os.environ)
+    if args.pcap:  # read by harness/capture in every worker; one subdirectory per cell
+        env["HARNESS_PCAP_DIR"] = str(Path(args.pcap).resolve())
+    code = subprocess.call(argv, cwd=ROOT, env=env)
     written = [path for path in REPORTS if (out / path).is_file() and (out / path).stat().st_mtime >= started - 1]
     print("reports: " + (", ".join(str(out / path) for path in written) if written else f"none written to {out}"))
     return code
