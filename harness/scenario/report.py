@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -157,7 +158,7 @@ def write_reports(results: list[dict[str, Any]], out_dir: Path, seed: int | None
     from harness.scenario.report_junit import junit_xml
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = sorted(results, key=lambda r: (r["scenario"], r["peer"]))
+    results = sorted((_relative_links(r, out_dir) for r in results), key=lambda r: (r["scenario"], r["peer"]))
     paths = [out_dir / "results.json", out_dir / "matrix.md", out_dir / "matrix.html", out_dir / "junit.xml"]
     paths[0].write_text(json.dumps({"seed": seed, "totals": dict(totals(results)), "results": results},
                                    indent=1) + "\n")  # fmt: skip
@@ -165,6 +166,33 @@ def write_reports(results: list[dict[str, Any]], out_dir: Path, seed: int | None
     paths[2].write_text(html_page(results, seed))
     paths[3].write_text(junit_xml(results, seed))
     return paths
+
+
+LINK_KEYS = ("capture", "keylog")  # row keys holding a path relative to the report directory
+
+
+def _relative_links(row: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """``row`` with absolute capture paths (from a merge) made relative to ``out_dir``."""
+    if not any(os.path.isabs(str(row.get(key) or "")) for key in (*LINK_KEYS, "captures")):
+        return row
+    row = dict(row)
+    for key in LINK_KEYS:
+        if row.get(key) and os.path.isabs(row[key]):
+            row[key] = os.path.relpath(row[key], out_dir)
+    if row.get("captures"):
+        row["captures"] = [os.path.relpath(p, out_dir) if os.path.isabs(p) else p for p in row["captures"]]
+    return row
+
+
+def _absolute_links(row: dict[str, Any], shard_dir: Path) -> dict[str, Any]:
+    """``row`` with its report-relative capture paths made absolute (they move with a merge)."""
+    row = dict(row)
+    for key in LINK_KEYS:
+        if row.get(key) and not os.path.isabs(row[key]):
+            row[key] = str((shard_dir / row[key]).resolve())
+    if row.get("captures"):
+        row["captures"] = [p if os.path.isabs(p) else str((shard_dir / p).resolve()) for p in row["captures"]]
+    return row
 
 
 class MergeError(ValueError):
@@ -189,7 +217,7 @@ def merge(shard_dirs: list[Path]) -> tuple[list[dict[str, Any]], int | None]:
             if key in rows:
                 raise MergeError(f"{path}: {key[0]} on {key[1]} is in two shards: were the shards run with "
                                  "the same --shard N and different I?")  # fmt: skip
-            rows[key] = row
+            rows[key] = _absolute_links(row, path.parent)
     if len(seeds) > 1:
         raise MergeError("the shards ran with different seeds (" + ", ".join(f"{s} in {p}" for s, p in seeds.items())
                          + "): give every shard the same --seed")  # fmt: skip

@@ -3,6 +3,7 @@ short JUnit messages, one seed; rendered for real in headless chromium."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -156,3 +157,18 @@ def test_page_renders_in_headless_chromium_and_filters(tmp_path: Path) -> None:
     if keep:
         shutil.copy(shot, Path(keep) / "report-matrix.png")
         shutil.copy(tmp_path / "detail.png", Path(keep) / "report-detail.png")
+
+
+def test_merge_keeps_capture_links_working(tmp_path: Path) -> None:
+    shard = tmp_path / "shards" / "shard-1"
+    (shard / "pcap").mkdir(parents=True)
+    (shard / "pcap" / "a.pcapng").write_bytes(b"x")
+    row = dict(ROWS[0], capture="pcap/a.pcapng", keylog="pcap/a.keys", captures=["pcap/a.pcapng"])
+    write_reports([row], shard, 1)
+    rows, _ = merge([shard])
+    out = tmp_path / "merged"
+    write_reports(rows, out, 1)
+    merged = json.loads((out / "results.json").read_text())["results"][0]
+    assert merged["capture"] == "../shards/shard-1/pcap/a.pcapng"
+    assert (out / merged["capture"]).read_bytes() == b"x"
+    assert merged["captures"] == [merged["capture"]] and merged["keylog"] == "../shards/shard-1/pcap/a.keys"
