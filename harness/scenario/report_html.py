@@ -44,7 +44,11 @@ td.cell a{color:inherit;text-decoration:none;display:block}td.cell small{font-we
 td.cell:target,td.cell.focus{outline:3px solid #1f5fbf}
 pre{white-space:pre-wrap;word-break:break-all;background:#f6f6f6;padding:6px;max-height:40em;overflow:auto}
 .legend span.sw{display:inline-block;width:1em;height:1em;border:1px solid #999;vertical-align:middle}
-.legend li{margin:2px 0}.attention{background:#fff0f0;border:1px solid #e0a0a0;padding:4px 1em}
+.legend ul{display:flex;flex-wrap:wrap;gap:.2em 1.5em;padding-left:1em;margin:.3em 0}.legend li{list-style:none}
+.legend p{margin:.3em 0 .3em 1em}.legend summary{cursor:pointer}
+.attention{background:#fff0f0;border:1px solid #e0a0a0;padding:4px 1em}
+.attention.ok{background:#eefbea;border-color:#9c9}
+.attention h2{font-size:1.2em;margin:.3em 0}
 section.detail{display:none}section.detail:target{display:block;position:fixed;inset:2% 3%;overflow:auto;
 background:#fff;border:2px solid #888;padding:0 1em 1em;box-shadow:0 0 0 100vmax rgba(0,0,0,.35);z-index:2}
 section.detail dt{font-weight:bold}section.detail a.close{float:right;font-size:20px;text-decoration:none}
@@ -94,20 +98,23 @@ def _options(values: list[str]) -> str:
 
 
 def _legend() -> str:
-    items = [f'<li><span class="sw" style="background:{colour}"></span> <b>{status}</b>: {escape(LEGEND[status])}</li>'
-             for status, colour in (("pass", "#d8f5d0"), ("xfail", "#fff3c4"), ("n/a", "#eee"), ("fail", "#f8c8c8"),
-                                    ("xpass", "#f8c8c8"), ("error", "#f8c8c8"))]  # fmt: skip
-    items += [f"<li><b>{verdict}</b> (verdict): {escape(text)}</li>" for verdict, text in VERDICTS.items()]
-    items.append('<li>A cell reads <code>status[, verdict]</code> over the observed outcome of the peer '
-                 '(<code>continued</code>, <code>DISCONNECT ...</code>, <code>silent</code>, <code>reset</code>, ...). '
-                 "An empty cell: that peer was not run for that scenario (not selected, or another shard).</li>")
-    return '<details class="legend" open><summary>Legend</summary><ul>' + "".join(items) + "</ul></details>"
+    statuses = [f'<li title="{escape(LEGEND[status], quote=True)}">'
+                f'<span class="sw" style="background:{colour}"></span> '
+                f"<b>{status}</b>: {escape(LEGEND[status].split(':')[0].split(' (')[0])}</li>"
+                for status, colour in (("pass", "#d8f5d0"), ("xfail", "#fff3c4"), ("n/a", "#eee"), ("fail", "#f8c8c8"),
+                                       ("xpass", "#f8c8c8"), ("error", "#f8c8c8"))]  # fmt: skip
+    verdicts = "; ".join(f"<b>{verdict}</b>: {escape(text)}" for verdict, text in VERDICTS.items())
+    return ('<details class="legend" open><summary>Legend</summary><ul>' + "".join(statuses) + "</ul>"
+            f"<p>Verdicts: {verdicts}.</p><p>A cell reads <code>status[, verdict]</code> over the peer's observed "
+            "outcome (<code>continued</code>, <code>DISCONNECT ...</code>, <code>silent</code>, <code>reset</code>, "
+            "...). An empty cell: that peer was not run for that scenario (not selected, or another shard).</p>"
+            "</details>")  # fmt: skip
 
 
 def _attention(results: list[dict[str, Any]]) -> str:
     chosen = needs_attention(results)
     if not chosen:
-        return ('<div class="attention"><h2>Needs attention</h2>'
+        return ('<div class="attention ok"><h2>Needs attention</h2>'
                 "<p>Nothing: no fail, error, xpass or changed pin.</p></div>")
     items = [f'<li><a href="#d-{cell_id(r)}"><b>{escape(r["status"].upper())}</b> <code>{escape(r["scenario"])}</code> '
              f"on {escape(r['peer'])}</a>: {escape(why)}</li>" for r, why in chosen]  # fmt: skip
