@@ -60,6 +60,13 @@ def test_interop_json_junit_and_captures(tmp_path: Path) -> None:
     # one capture (and key log) per connection: every passing cell connected at least once
     assert len(pcaps) >= document["totals"]["pass"]
     assert all(p.with_suffix(".keys").exists() and p.stat().st_size > 1000 for p in pcaps)
+    # a real peer's session decrypts with our key log: the curve25519 cell's exec request shows
+    curve = next(p for p in pcaps if len(p.with_suffix(".keys").read_text().splitlines()) == 2)
+    port = curve.stem.rsplit("_", 1)[1]
+    shown = subprocess.run(["tshark", "-r", str(curve), "-d", f"tcp.port=={port},ssh", "-o",
+                            f"ssh.keylog_file:{curve.with_suffix('.keys')}", "-Y", "ssh.message_code==98", "-T",
+                            "fields", "-e", "ssh.payload"], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert b"printf oops".hex() in shown.stdout.replace(":", ""), shown.stderr
 
 
 def test_fuzz_replay_json() -> None:
