@@ -62,12 +62,24 @@ def cell_text(row: dict[str, Any]) -> str:
     return text
 
 
+PIN_CHANGED = "outcome changed: "  # how execute.check_pin starts the message of a changed pin
+
+
 def pin_change(row: dict[str, Any]) -> str:
-    """"was X, now Y" when the observed outcome differs from the pinned one, else ""."""
-    pin, outcome = row.get("pin") or "", row.get("outcome") or ""
-    if pin and outcome and pin != outcome:
-        return f"was {pin}, now {outcome}"
+    """"was X, now Y" when the cell failed because its outcome left its pin, else "".
+
+    The comparison itself is execute.check_pin's (alternatives, normalised numbers); the report
+    only reads its verdict from the message, so it never disagrees with the run."""
+    for line in (row.get("message") or "").splitlines():
+        if line.startswith(PIN_CHANGED + "was "):
+            return line[len(PIN_CHANGED) :].split(" (pinned in ")[0]
     return ""
+
+
+def unpinned(results: list[dict[str, Any]]) -> int:
+    """Cells with an observed outcome but no pin (the sanity runs around a peer excepted)."""
+    return sum(1 for r in results if r.get("outcome") and not r.get("pin") and not r.get("position")
+               and r["status"] not in ("n/a", "error"))  # fmt: skip
 
 
 def needs_attention(results: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
@@ -121,6 +133,9 @@ def markdown(results: list[dict[str, Any]], seed: int | None = None) -> str:
         lines += ["", "## Needs attention", ""]
         for row, why in attention:
             lines.append(f"- {SYMBOL.get(row['status'], row['status'])} `{row['scenario']}` on {row['peer']}: {why}")
+    if unpinned(results) and any("pin" in r for r in results):
+        lines += ["", f"{unpinned(results)} cell(s) have no pinned outcome (`harness run --update-outcomes` "
+                  "records them)."]  # fmt: skip
     for role, rows in by_role(results):
         title, explanation = ROLES[role]
         scenarios, peers, cells = matrix(rows)

@@ -33,6 +33,7 @@ from harness.scenario.report import (
     pin_change,
     role_of,
     summary,
+    unpinned,
 )
 
 _STYLE = """
@@ -113,12 +114,15 @@ def _legend() -> str:
 
 def _attention(results: list[dict[str, Any]]) -> str:
     chosen = needs_attention(results)
+    count = unpinned(results) if any("pin" in r for r in results) else 0
+    note = (f"<p>{count} cell(s) have no pinned outcome (<code>harness run --update-outcomes</code> records "
+            "them).</p>") if count else ""  # fmt: skip
     if not chosen:
         return ('<div class="attention ok"><h2>Needs attention</h2>'
-                "<p>Nothing: no fail, error, xpass or changed pin.</p></div>")
+                f"<p>Nothing: no fail, error, xpass or changed pin.</p>{note}</div>")
     items = [f'<li><a href="#d-{cell_id(r)}"><b>{escape(r["status"].upper())}</b> <code>{escape(r["scenario"])}</code> '
              f"on {escape(r['peer'])}</a>: {escape(why)}</li>" for r, why in chosen]  # fmt: skip
-    return f'<div class="attention"><h2>Needs attention ({len(chosen)})</h2><ul>{"".join(items)}</ul></div>'
+    return f'<div class="attention"><h2>Needs attention ({len(chosen)})</h2><ul>{"".join(items)}</ul>{note}</div>'
 
 
 def _table(role: str, rows: list[dict[str, Any]]) -> str:

@@ -30,6 +30,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="run only shard I of N (CI matrices; join with `harness report merge`)")  # fmt: skip
     p.add_argument("--pcap", metavar="DIR",
                    help="write a pcapng and SSH key log per connection, linked from the report")  # fmt: skip
+    p.add_argument("--update-outcomes", action="store_true",
+                   help="rewrite the pinned outcomes of the cells that ran and print the changes")  # fmt: skip
+    p.add_argument("--add-outcomes", action="store_true",
+                   help="add changed outcomes to their pins as alternatives (timing-dependent reactions)")  # fmt: skip
+    p.add_argument("--require-pins", action="store_true", help="a cell without a pinned outcome fails")
     p.add_argument("scenarios", nargs="*", help="scenario files or directories (default: scenarios/)")
 
 
@@ -58,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"harness run: {exc}", file=sys.stderr)
             return 2
         argv += ["--scenario-shard", args.shard]
+    for flag in ("update_outcomes", "add_outcomes", "require_pins"):
+        if getattr(args, flag):
+            argv.append("--" + flag.replace("_", "-"))
     print("running: " + " ".join(argv), flush=True)
     started = time.time()
     env = dict(os.environ)

@@ -31,13 +31,16 @@ ROWS = [
      "rerun": "pytest 'x' --scenario-seed 5"},
     {"scenario": "kex/strict", "area": "kex", "peer": "dropbear-2022.83", "status": "fail", "role": "client",
      "outcome": 'DISCONNECT PROTOCOL_ERROR(2) "bad packet"', "pin": "continued", "verdict": "deviates",
-     "message": "outcome was continued, now DISCONNECT PROTOCOL_ERROR(2)\n" + "x" * 2000,
+     "message": 'outcome changed: was continued, now DISCONNECT PROTOCOL_ERROR(2) "bad packet" (pinned in '
+                "pins/dropbear-2022.83.toml; review, then `harness run --update-outcomes`)\n" + "x" * 2000,
      "transcript": TRANSCRIPT, "peer_log": "log line \x1b[31m red"},
     {"scenario": "auth/none", "area": "auth", "peer": "openssh-9.2", "status": "n/a", "reason": "no password"},
     {"scenario": "kex/no_common_kex_client", "area": "kex", "peer": "dbclient", "status": "xfail", "role": "server",
      "reason": "known <deviation>", "message": "step 1: expected X; got Y", "transcript": TRANSCRIPT},
-    {"scenario": "sanity/server_handshake", "area": "sanity", "peer": "openssh-client", "status": "pass",
-     "role": "server", "outcome": "continued", "pin": "silent 2 s", "capture": "captures/a.pcapng"},
+    {"scenario": "sanity/server_handshake", "area": "sanity", "peer": "openssh-client", "status": "fail",
+     "role": "server", "outcome": "continued", "pin": "silent 2 s | reset", "capture": "captures/a.pcapng",
+     "message": "outcome changed: was silent 2 s | reset, now continued (pinned in pins/openssh-client.toml; "
+                "review, then `harness run --update-outcomes`)"},
 ]  # fmt: skip
 
 
@@ -54,7 +57,8 @@ def test_sequence_diagram_has_an_arrow_per_packet_and_notes() -> None:
 def test_needs_attention_lists_failures_and_changed_pins() -> None:
     chosen = {(r["scenario"], r["peer"]): why for r, why in needs_attention(ROWS)}
     assert set(chosen) == {("kex/strict", "dropbear-2022.83"), ("sanity/server_handshake", "openssh-client")}
-    assert chosen[("sanity/server_handshake", "openssh-client")] == "was silent 2 s, now continued"
+    assert chosen[("sanity/server_handshake", "openssh-client")].startswith("was silent 2 s | reset, now continued")
+    assert chosen[("kex/strict", "dropbear-2022.83")].startswith('was continued, now DISCONNECT PROTOCOL_ERROR(2) "')
 
 
 def test_html_splits_roles_and_anchors_every_cell() -> None:
@@ -76,7 +80,7 @@ def test_markdown_has_a_table_per_role_and_attention_first() -> None:
     text = markdown(ROWS, 42)
     assert text.index("## Needs attention") < text.index("## Server peers") < text.index("## Client peers")
     assert "| `kex/strict` | **FAIL**, deviates (DISCONNECT" in text
-    assert "was silent 2 s, now continued" in text
+    assert "was silent 2 s | reset, now continued" in text
 
 
 def test_junit_message_is_short_and_transcript_in_system_out() -> None:
@@ -144,8 +148,8 @@ def test_page_renders_in_headless_chromium_and_filters(tmp_path: Path) -> None:
     dom, stderr = _chromium(url + "?outcome=fail", tmp_path / "profile2", "--dump-dom")
     assert _console(stderr) == []
     visible = re.findall(r'<tr data-sid="([^"]+)" data-area="[^"]*">', dom)
-    assert visible == ["kex/strict"], visible
-    assert "1 scenario rows shown" in dom
+    assert visible == ["kex/strict", "sanity/server_handshake"], visible
+    assert "2 scenario rows shown" in dom
     dom, _ = _chromium(url + "?peer=dbclient", tmp_path / "profile3", "--dump-dom")
     assert re.findall(r'<tr data-sid="([^"]+)" data-area="[^"]*">', dom) == ["kex/no_common_kex_client"]
     # a cell's details open from its link (CSS :target)
