@@ -37,12 +37,13 @@ def test_whole_peers_go_to_one_shard_and_the_split_is_balanced() -> None:
 def _harness_run(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "harness", "run", "--out", str(out), "-n", "0", "--seed", "11",
             "--client-peer", "openssh-client", "--client-peer", "dbclient",
-            "-k", "server_handshake or prebanner_lines_to_client or no_common_kex_client", *extra]  # fmt: skip
+            "-k", "server_handshake or prebanner_lines_to_client", *extra]  # fmt: skip
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
 def test_two_shards_merged_equal_one_run(tmp_path: Path) -> None:
-    """Server-role scenarios against two local client peers (OpenSSH's ssh and dbclient)."""
+    """Server-role scenarios against two local client peers (OpenSSH's ssh and dbclient), chosen
+    because their outcome does not depend on timing (a reset and a plain close can swap)."""
     whole = _harness_run(tmp_path / "whole")
     assert whole.returncode == 0, whole.stdout[-3000:] + whole.stderr[-3000:]
     for index in (1, 2):
