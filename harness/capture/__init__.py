@@ -57,7 +57,10 @@ class ConnectionCapture:
         self._keylog = KeyLog(self.keylog_path)
 
     def record(self, direction: str, data: bytes) -> None:
-        """Bytes that went ``out`` (we sent) or came ``in`` (the peer sent)."""
+        """Bytes that went ``out`` (we sent) or came ``in`` (the peer sent); ``closed`` ends it."""
+        if direction == "closed":
+            self.close()
+            return
         self._pcap.data((direction == "out") == self._we_are_client, data)
 
     def observe_kex(self, secrets: Any) -> None:

@@ -103,6 +103,7 @@ class TcpPcapWriter:
                 chunk = bytes(view[start : start + SEGMENT_BYTES])
                 self._segment(from_client, PSH | ACK, chunk)
                 self._seq[from_client] += len(chunk)
+            self._file.flush()  # readable while the connection lasts (a long `harness serve`)
 
     def close(self) -> None:
         """Write both FINs and the final ACK, and close the file (idempotent)."""

@@ -68,7 +68,8 @@ class ThreadedDriver:
         self.log = logger or logging.getLogger("harness.transport")
         self.tick: Callable[[], None] | None = None  # called under the lock every TICK_SECONDS
         # Capture seam (harness/capture): called with ("out"|"in", bytes) for the bytes that
-        # really left or arrived, from whichever thread moved them; None costs nothing.
+        # really left or arrived, from whichever thread moved them, and ("closed", b"") once
+        # the connection is shut down; None costs nothing.
         self.recorder: Callable[[str, bytes], None] | None = None
         self._thread = threading.Thread(target=self._run, name=f"{name}-reader", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name=f"{name}-writer", daemon=True)
@@ -202,6 +203,8 @@ class ThreadedDriver:
         self.sock.close()
         self._wsock.close()
         self._nbsock.close()
+        if self.recorder is not None:
+            self.recorder("closed", b"")
 
     def join(self, timeout: float) -> None:
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
