@@ -335,6 +335,11 @@ def sftp_section(args: argparse.Namespace, res: dict[str, Any], work: Path, sshd
     """The SFTP section against sshd 9.2 (the one this run started, or the bookworm container with
     ``--sftp-server docker``); results in ``res["sftp"]``, a cProfile pass where a target is missed."""
     errors = res["errors"]
+    if args.sftp_size < MIN_THROUGHPUT_MIB:  # every SFTP figure is a rate: nothing to show
+        res["sftp_skipped"] = (f"--sftp-size {args.sftp_size:g} MiB is below {MIN_THROUGHPUT_MIB} MiB: "
+                               "too small for a MB/s figure")  # fmt: skip
+        log(f"== sftp: skipped ({res['sftp_skipped']})")
+        return
 
     def measure_on(server: Server) -> None:
         if server.home is None:
