@@ -44,10 +44,10 @@ def internet_checksum(data: bytes) -> int:
 
 def _ipv4(address: str) -> bytes:
     """The four bytes of an IPv4 address; IPv6 loopback is shown as 127.0.0.1 (IPv4 frames only)."""
-    try:
-        return bytes(int(part) for part in address.split("."))  if address.count(".") == 3 else bytes([127, 0, 0, 1])
-    except ValueError:
-        return bytes([127, 0, 0, 1])
+    parts = address.split(".")
+    if len(parts) == 4 and all(part.isdigit() and int(part) < 256 for part in parts):
+        return bytes(int(part) for part in parts)
+    return bytes([127, 0, 0, 1])
 
 
 class TcpPcapWriter:
