@@ -172,6 +172,11 @@ def _detail(r: dict[str, Any]) -> str:
         parts.append(f'<dt>capture</dt><dd><a href="{escape(r["capture"], quote=True)}">{escape(r["capture"])}</a>'
                      + (f' and key log <a href="{escape(r["keylog"], quote=True)}">{escape(r["keylog"])}</a>'
                         if r.get("keylog") else "") + "</dd>")  # fmt: skip
+        port = r["capture"].rsplit("_", 1)[-1].removesuffix(".pcapng")
+        if r.get("keylog") and port.isdigit():  # the port is not 22: Wireshark must be told it is SSH
+            parts.append(f"<dt>open with</dt><dd><code>tshark -r {escape(r['capture'])} -d tcp.port=={port},ssh "
+                         f"-o ssh.keylog_file:{escape(r['keylog'])} -V</code> "
+                         "(paths relative to this page)</dd>")  # fmt: skip
     parts.append("</dl>")
     if r.get("message"):
         parts.append(f"<b>message</b><pre>{escape(r['message'])}</pre>")

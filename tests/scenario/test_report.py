@@ -38,7 +38,8 @@ ROWS = [
     {"scenario": "kex/no_common_kex_client", "area": "kex", "peer": "dbclient", "status": "xfail", "role": "server",
      "reason": "known <deviation>", "message": "step 1: expected X; got Y", "transcript": TRANSCRIPT},
     {"scenario": "sanity/server_handshake", "area": "sanity", "peer": "openssh-client", "status": "fail",
-     "role": "server", "outcome": "continued", "pin": "silent 2 s | reset", "capture": "captures/a.pcapng",
+     "role": "server", "outcome": "continued", "pin": "silent 2 s | reset", "capture": "captures/a_41234.pcapng",
+     "keylog": "captures/a_41234.keys",
      "message": "outcome changed: was silent 2 s | reset, now continued (pinned in pins/openssh-client.toml; "
                 "review, then `harness run --update-outcomes`)"},
 ]  # fmt: skip
@@ -71,7 +72,7 @@ def test_html_splits_roles_and_anchors_every_cell() -> None:
         assert f'id="d-{cell_id(row)}"' in html and f'href="#d-{cell_id(row)}"' in html
     assert "Legend" in html and "Needs attention (2)" in html
     assert html.count("<svg") == 2 and "known &lt;deviation&gt;" in html
-    assert 'href="captures/a.pcapng"' in html
+    assert 'href="captures/a_41234.pcapng"' in html and "-d tcp.port==41234,ssh" in html
     assert "seed 42" in html and "seed 99" not in html  # one seed: the base seed, not the derived ones
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in html
 
