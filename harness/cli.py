@@ -8,6 +8,7 @@ data, and writes a Markdown and a JSON report. It exits non-zero when anything d
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,12 +28,26 @@ def _interop(args: argparse.Namespace) -> int:
     if not peers:
         print(f"harness interop: no peers available with the {launcher} launcher", file=sys.stderr)
         return 2
+    if args.pcap:  # every connection of this process writes a pcapng and key log (harness/capture)
+        os.environ["HARNESS_PCAP_DIR"] = str(Path(args.pcap).resolve())
+    if args.json:
+        from dataclasses import asdict
+
+        from harness.jsonout import emit_json
+
+        def document() -> tuple[int, dict[str, object]]:
+            cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk)
+            totals = {r: sum(c.result == r for c in cells) for r in ("pass", "FAIL", "n/a")}
+            return (1 if totals["FAIL"] else 0), {"launcher": launcher, "peers": peers, "totals": totals,
+                                                   "cells": [asdict(c) for c in cells]}  # fmt: skip
+
+        return emit_json(document)
     started = time.monotonic()
     cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk)
     fails = sum(c.result == "FAIL" for c in cells)
     passes = sum(c.result == "pass" for c in cells)
     print(f"\n{passes} pass, {fails} FAIL, {len(cells) - passes - fails} n/a across {len(peers)} peer(s) "
-          f"in {time.monotonic() - started:.0f} s; wrote {args.out}/interop.md and interop.json")
+          f"in {time.monotonic() - started:.0f} s; wrote {args.out}/interop.md, interop.json and interop-junit.xml")
     return 1 if fails else 0
 
 
@@ -154,6 +169,8 @@ def _serve(args: argparse.Namespace) -> int:
     config = ServeConfig(username=username, password=args.password, authorized_keys=authorized, cwd=args.cwd,
                          all_algorithms=args.all_algorithms, rekey_bytes=args.rekey_bytes, hardened=args.hardened,
                          login_user=login_user)  # fmt: skip
+    if args.pcap:  # every connection writes a pcapng and key log (harness/capture)
+        os.environ["HARNESS_PCAP_DIR"] = str(Path(args.pcap).resolve())
     listener = Listener(keys, config, host=args.listen, port=args.port, moduli=args.moduli).start()
     host, port = listener.address[0], listener.address[1]
     offer = "the hardened (ssh-audit-clean) offer" if args.hardened else "sshd's default offer"
@@ -177,7 +194,39 @@ def _run(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    """`harness report merge DIR... --out DIR`: one report from the shards of a CI matrix."""
+    from harness.scenario.report import MergeError, merge, write_reports
+
+    try:
+        results, seed = merge([Path(d) for d in args.dirs])
+    except MergeError as exc:
+        print(f"harness report merge: {exc}", file=sys.stderr)
+        return 2
+    paths = write_reports(results, Path(args.out), seed)
+    print(f"merged {len(results)} results from {len(args.dirs)} shard(s): " + ", ".join(str(p) for p in paths))
+    return 1 if any(r["status"] in ("fail", "error", "xpass") for r in results) else 0
+
+
 def _fuzz(args: argparse.Namespace) -> int:
+    if args.json and args.replay:
+        from harness.fuzz.campaign import replay
+        from harness.jsonout import emit_json
+
+        def document() -> tuple[int, dict[str, object]]:
+            results = replay([args.target] if args.target else None)
+            rows = [{"target": r.path.parent.name, "path": str(r.path), "kind": r.kind, "ok": r.ok,
+                     "open_regression": r.expected_failure,
+                     "finding": None if r.finding is None else {"exception": r.finding.exception,
+                                                                "location": r.finding.location}}
+                    for r in results]  # fmt: skip
+            bad = sum(not r.ok for r in results)
+            return (1 if bad else 0), {"inputs": len(rows), "failing": bad, "results": rows}
+
+        return emit_json(document)
+    if args.json:
+        print("harness fuzz: --json goes with --replay", file=sys.stderr)
+        return 2
     if args.live or args.live_replay:
         from harness.fuzz.live import cli as live_cli
 
@@ -207,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--launcher", choices=("docker", "process"), help="default: docker if an engine answers")
     p.add_argument("--out", default="results", help="directory for interop.md and interop.json")
     p.add_argument("--no-bulk", action="store_true", help="skip the 64 MiB transfers")
+    p.add_argument("--json", action="store_true", help="print the results as JSON on stdout (progress to stderr)")
+    p.add_argument("--pcap", metavar="DIR", help="write a pcapng and an SSH key log per connection to DIR")
     p.set_defaults(func=_interop)
     p = sub.add_parser("peers", help="list, build, start or clean up the real peers")
     p.add_argument("action", choices=("list", "build", "start", "stop"))
@@ -237,16 +288,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging (same as --log-level DEBUG)")
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                    help="log level on stderr (default INFO: connections, logins, channels, disconnects)")  # fmt: skip
+    p.add_argument("--pcap", metavar="DIR", help="write a pcapng and an SSH key log per connection to DIR")
     p.set_defaults(func=_serve)
     p = sub.add_parser("run", help="the scenario matrix (scenarios x peers) with JSON, Markdown, HTML, JUnit reports")
     from harness.scenario.run import add_arguments as add_run_arguments
 
     add_run_arguments(p)
     p.set_defaults(func=_run)
+    p = sub.add_parser("report", help="scenario reports: merge the results.json of several shards into one report")
+    actions = p.add_subparsers(dest="action", required=True)
+    merge = actions.add_parser("merge", help="join shards' results.json into JSON, Markdown, HTML and JUnit")
+    merge.add_argument("dirs", nargs="+", metavar="DIR", help="a shard's --out directory (or its results.json)")
+    merge.add_argument("--out", required=True, help="directory for the merged reports")
+    p.set_defaults(func=_report)
     p = sub.add_parser("fuzz", help="run a fuzz campaign (atheris/libFuzzer), or replay seeds and regressions")
     from harness.fuzz.campaign import add_arguments
 
     add_arguments(p)
+    p.add_argument("--json", action="store_true", help="with --replay: the results as JSON on stdout")
     live = p.add_argument_group("live-peer fuzzing (docs/FUZZING.md): mutate what we send to a real peer")
     live.add_argument("--live", metavar="PEER_ID", help="fuzz this container peer (openssh-9.2, ...): --time/--runs")
     live.add_argument("--seed", type=int, default=1, help="--live: run seed (iteration i uses seed:i)")

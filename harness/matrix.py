@@ -124,7 +124,32 @@ def run_matrix(peer_ids: list[str], launcher: str, out_dir: Path, bulk: bool = T
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "interop.json").write_text(json.dumps([asdict(c) for c in cells], indent=1) + "\n")
     (out_dir / "interop.md").write_text(markdown(cells))
+    (out_dir / "interop-junit.xml").write_text(junit(cells))
     return cells
+
+
+def junit(cells: list[Cell]) -> str:
+    """JUnit XML of the interop cells (one <testsuite> per peer), so CI shows this half of
+    ``make conformance`` beside the scenarios' junit.xml; messages are the first line only."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites")
+    for peer in dict.fromkeys(c.peer for c in cells):
+        mine = [c for c in cells if c.peer == peer]
+        suite = ET.SubElement(root, "testsuite", name=f"interop.{peer}", tests=str(len(mine)),
+                              failures=str(sum(c.result == "FAIL" for c in mine)),
+                              skipped=str(sum(c.result == "n/a" for c in mine)),
+                              time=f"{sum(c.seconds for c in mine):.3f}")  # fmt: skip
+        for c in mine:
+            case = ET.SubElement(suite, "testcase", classname=f"interop.{peer}.{c.category}", name=c.item,
+                                 time=f"{c.seconds:.3f}")  # fmt: skip
+            first = next((line for line in c.detail.splitlines() if line.strip()), "")[:300]
+            if c.result == "FAIL":
+                ET.SubElement(case, "failure", message=first or "FAIL").text = c.detail
+            elif c.result == "n/a":
+                ET.SubElement(case, "skipped", message=first or "n/a")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def markdown(cells: list[Cell]) -> str:

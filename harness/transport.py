@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.channel import Channel
@@ -103,6 +104,8 @@ class Transport:
         # Observer mode (config.observe): called with each PeerViolation, under the protocol
         # lock. The scenario self-check's reference servers ignore violations or hang up here.
         self.on_violation: Callable[[ev.PeerViolation], None] | None = None
+        self._capture_dir: str | None = None  # set_capture(); else $HARNESS_PCAP_DIR
+        self._capture: Any = None
 
     # == lifecycle =========================================================================
 
@@ -165,6 +168,7 @@ class Transport:
         """Start the driver and wait for the first key exchange (both roles)."""
         self._driver = ThreadedDriver(self.sock, self._conn, self._on_event, logger=self._log)
         self._driver.tick = self._tick
+        self._start_capture(self._driver)
         self._driver.start()
         try:
             self._wait(lambda: self._kex_done > 0, timeout, "the first key exchange")
@@ -262,8 +266,11 @@ class Transport:
 
     def connect(self, hostkey: Any = None, username: str = "", password: str | None = None,
                 pkey: Any = None, *, host_keys: Any = None, hostname: str | None = None,
-                port: int = 22, timeout: float | None = None) -> None:  # fmt: skip
-        """Key exchange, host key check, then password or public key authentication."""
+                port: int = 22, timeout: float | None = None, pcap: str | None = None) -> None:  # fmt: skip
+        """Key exchange, host key check, then password or public key authentication; ``pcap``
+        writes the connection as a pcapng and key log into that directory (set_capture)."""
+        if pcap is not None:
+            self.set_capture(pcap)
         if hostkey is not None:
             self._expected_key = hostkey
         if host_keys is not None:
@@ -322,6 +329,29 @@ class Transport:
                 pass
         driver.shutdown()
         driver.join(5.0)
+        if self._capture is not None:
+            self._capture.close()
+
+    def set_capture(self, directory: str | None) -> None:
+        """Write this connection as a pcapng plus an SSH key log into ``directory`` (before
+        start_client/start_server; harness/capture). None: only if $HARNESS_PCAP_DIR is set."""
+        self._capture_dir = directory
+
+    @property
+    def capture_files(self) -> tuple[str, str] | None:
+        """(pcapng path, key log path) of this connection's capture, or None."""
+        c = self._capture
+        return None if c is None else (str(c.pcap_path), str(c.keylog_path))
+
+    def _start_capture(self, driver: ThreadedDriver) -> None:
+        from harness.capture import ConnectionCapture, directory_from_env
+
+        directory = Path(self._capture_dir) if self._capture_dir else directory_from_env()
+        if directory is None:
+            return
+        self._capture = ConnectionCapture(directory, self.sock, self._conn.is_client)
+        driver.recorder = self._capture.record
+        self._conn.kex_observer = self._capture.observe_kex
 
     def is_active(self) -> bool:
         return self._driver is not None and not self._driver.closed and self._conn.phase is not Phase.CLOSED

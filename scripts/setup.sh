@@ -11,9 +11,13 @@ for bin in /usr/bin/sshpass /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr
            /usr/bin/dropbearkey /usr/bin/plink /usr/bin/puttygen /usr/bin/ssh-audit; do
     [ -x "$bin" ] || need_pkgs=(openssh-server openssh-client openssh-sftp-server dropbear-bin sshpass putty-tools ssh-audit)
 done
+# Report and capture tools the tests use: tshark decrypts our pcapng captures with the key log
+# (tests/capture), headless chromium renders the scenario report (tests/scenario/test_report.py).
+[ -x /usr/bin/tshark ] || need_pkgs+=(tshark)
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
-        echo "setup: OpenSSH/Dropbear are missing and installing them needs root (apt-get install ${need_pkgs[*]})" >&2
+        echo "setup: packages are missing and installing them needs root (apt-get install ${need_pkgs[*]})" >&2
         exit 1
     fi
     export DEBIAN_FRONTEND=noninteractive

@@ -60,13 +60,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _add(group, "--scenario-seed", type=int, default=None,
          help="base seed of every scenario's randomness (default: random, printed in the header)")  # fmt: skip
     _add(group, "--scenario-report", default=None, metavar="DIR",
-         help="write results.json, matrix.md and matrix.html to DIR")  # fmt: skip
+         help="write results.json, matrix.md, matrix.html and junit.xml to DIR")  # fmt: skip
     _add(group, "--update-outcomes", action="store_true", default=False,
          help="rewrite the pinned outcomes of the cells that ran and print what changed")  # fmt: skip
     _add(group, "--add-outcomes", action="store_true", default=False,
          help="add each changed outcome to its pin as an alternative (timing-dependent reactions)")  # fmt: skip
     _add(group, "--require-pins", action="store_true", default=False,
          help="a cell without a pinned outcome fails (CI: every cell of the default run is pinned)")  # fmt: skip
+    _add(group, "--scenario-shard", default=None, metavar="I/N",
+         help="run only shard I of N (deterministic; harness/scenario/shard.py)")  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -77,6 +79,14 @@ def pytest_configure(config: pytest.Config) -> None:
         if _updating(config) and not config.getoption("scenario_report", None):
             os.environ["HARNESS_PIN_RAW"] = tempfile.mkdtemp(prefix="harness-pins-")  # shared with workers
     config.addinivalue_line("markers", "scenario: a scripted scenario against one peer")
+    if config.getoption("scenario_shard", None) and not config.pluginmanager.has_plugin("harness-shard"):
+        from harness.scenario import shard
+
+        config.pluginmanager.register(shard, "harness-shard")
+    if os.environ.get("HARNESS_PCAP_DIR") and not config.pluginmanager.has_plugin("harness-capture"):
+        from harness.scenario import capture_plugin
+
+        config.pluginmanager.register(capture_plugin, "harness-capture")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -298,7 +308,12 @@ def _write_raw(config: pytest.Config, result: Result) -> None:
         return
     raw.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha1(result.extra["nodeid"].encode()).hexdigest() + ".json"
-    (raw / name).write_text(json.dumps(result.to_json()))
+    row = result.to_json()
+    if os.environ.get("HARNESS_PCAP_DIR") and config.getoption("scenario_report", None):
+        from harness.scenario.capture_plugin import captures_for_row
+
+        row.update(captures_for_row(Path(config.getoption("scenario_report"))))
+    (raw / name).write_text(json.dumps(row))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

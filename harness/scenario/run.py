@@ -1,7 +1,7 @@
 """`harness run`: the default scenario matrix with pytest-xdist, writing every report.
 
-Runs ``pytest scenarios/ -n N --dist loadgroup`` (one worker owns each peer) with JUnit XML and
-the scenario report (results.json, matrix.md, matrix.html) under ``--out``; pytest's progress
+Runs ``pytest scenarios/ -n N --dist loadgroup`` (one worker owns each peer) with the scenario report
+(results.json, matrix.md, matrix.html, junit.xml) under ``--out``; pytest's progress
 line is the progress display.
 """
 
@@ -11,9 +11,11 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+REPORTS = ("matrix.md", "matrix.html", "results.json", "junit.xml")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,6 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="base seed (default: random, printed)")
     p.add_argument("-n", "--workers", default=str(min(os.cpu_count() or 1, 4)), help="pytest-xdist workers")
     p.add_argument("-k", dest="keyword", help="pytest -k expression to select scenarios")
+    p.add_argument("--shard", metavar="I/N",
+                   help="run only shard I of N (CI matrices; join with `harness report merge`)")  # fmt: skip
+    p.add_argument("--pcap", metavar="DIR",
+                   help="write a pcapng and SSH key log per connection, linked from the report")  # fmt: skip
     p.add_argument("--update-outcomes", action="store_true",
                    help="rewrite the pinned outcomes of the cells that ran and print the changes")  # fmt: skip
     p.add_argument("--add-outcomes", action="store_true",
@@ -37,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "pytest", *(args.scenarios or [str(ROOT / "scenarios")]), "-p", "no:cacheprovider",
             "-n", str(args.workers), "--dist", "loadgroup", "-rfEX", "--tb=short",
-            f"--junitxml={out / 'junit.xml'}", f"--scenario-report={out}"]  # fmt: skip
+            f"--scenario-report={out}"]  # fmt: skip (junit.xml comes from the scenario report: short messages)
     for peer in args.peer:
         argv += ["--peer", peer]
     for peer in args.client_peer:
@@ -48,10 +54,24 @@ def run(args: argparse.Namespace) -> int:
         argv += ["--scenario-seed", str(args.seed)]
     if args.keyword:
         argv += ["-k", args.keyword]
+    if args.shard:
+        from harness.scenario.shard import parse_shard
+
+        try:
+            parse_shard(args.shard)
+        except ValueError as exc:
+            print(f"harness run: {exc}", file=sys.stderr)
+            return 2
+        argv += ["--scenario-shard", args.shard]
     for flag in ("update_outcomes", "add_outcomes", "require_pins"):
         if getattr(args, flag):
             argv.append("--" + flag.replace("_", "-"))
     print("running: " + " ".join(argv), flush=True)
-    code = subprocess.call(argv, cwd=ROOT)
-    print(f"reports: {out / 'matrix.md'}, {out / 'matrix.html'}, {out / 'results.json'}, {out / 'junit.xml'}")
+    started = time.time()
+    env = dict(os.environ)
+    if args.pcap:  # read by harness/capture in every worker; one subdirectory per cell
+        env["HARNESS_PCAP_DIR"] = str(Path(args.pcap).resolve())
+    code = subprocess.call(argv, cwd=ROOT, env=env)
+    written = [path for path in REPORTS if (out / path).is_file() and (out / path).stat().st_mtime >= started - 1]
+    print("reports: " + (", ".join(str(out / path) for path in written) if written else f"none written to {out}"))
     return code

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.capture import wrap_for_capture
 from harness.scenario import tampers as tp
 from harness.ssh import events as ev
 from harness.ssh.config import ConnectionConfig
@@ -144,6 +145,7 @@ class Context:
         config.observe = True  # watch the peer: never let our own refusal stand for its reaction
         conn = Connection(role, self.rng.randbytes, config, policy)
         conn.packet_observer = self._observe
+        sock = wrap_for_capture(sock, conn, role is Role.CLIENT)  # unchanged unless $HARNESS_PCAP_DIR is set
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle + delayed-ACK stalls
         self.sock, self.conn = sock, conn

@@ -23,7 +23,7 @@ from harness.ssh.config import ConnectionConfig
 from harness.ssh.crypto import compression as comp
 from harness.ssh.crypto import protection as prot
 from harness.ssh.errors import DisconnectReason, LocalProtocolError, RemoteProtocolError
-from harness.ssh.kex.engine import KexEngine
+from harness.ssh.kex.engine import KexEngine, KexSecrets
 from harness.ssh.limits import MAX_PENDING_GLOBAL_REQUESTS
 from harness.ssh.packet.framing import IDENTITY, PacketReader, PacketWriter
 from harness.ssh.packet.version import VersionReader, make_version_line
@@ -94,6 +94,9 @@ class Connection:
         # Observer seam: called with ("in"|"out", sequence number, payload) for every packet
         # (hex dumps, transcripts, corpus recording). None costs nothing on the hot path.
         self.packet_observer: Callable[[str, int, bytes], None] | None = None
+        # Observer seam for key logs (harness/capture): called with a kex.engine.KexSecrets
+        # once per key exchange, when the keys are derived. None: nothing is kept or copied.
+        self.kex_observer: Callable[[KexSecrets], None] | None = None
 
     # == the driver's interface ===========================================================
 
