@@ -22,11 +22,18 @@ from harness.ssh.channels.table import ChannelTable
 from harness.ssh.config import ConnectionConfig
 from harness.ssh.crypto import compression as comp
 from harness.ssh.crypto import protection as prot
-from harness.ssh.errors import DisconnectReason, LocalProtocolError, RemoteProtocolError
+from harness.ssh.errors import (
+    ConnectionLost,
+    DisconnectReason,
+    LocalPolicyError,
+    LocalProtocolError,
+    NotAnSSHServer,
+    RemoteProtocolError,
+)
 from harness.ssh.kex.engine import KexEngine
 from harness.ssh.limits import MAX_PENDING_GLOBAL_REQUESTS
 from harness.ssh.packet.framing import IDENTITY, PacketReader, PacketWriter
-from harness.ssh.packet.version import VersionReader, make_version_line
+from harness.ssh.packet.version import VersionReader, make_version_line, not_ssh_message
 from harness.ssh.phases import Phase, Role
 from harness.ssh.policy import OPEN_SUCCEEDED, ServerPolicy
 from harness.ssh.wire import messages as m
@@ -133,15 +140,21 @@ class Connection:
                     self.packet_observer("in", self.reader.last_seq, payload)
                 self._dispatch(payload)
                 self._maybe_rekey()
-        except RemoteProtocolError as exc:
+        except (RemoteProtocolError, LocalPolicyError) as exc:  # a local policy refusal: DISCONNECT too
             self._fail(exc)
             raise
 
     def receive_eof(self) -> None:
         if self.phase is not Phase.CLOSED:
+            text = "connection closed by peer without DISCONNECT"
+            error: ConnectionLost = ConnectionLost(text)
+            if self.phase is Phase.VERSION and self.is_client:  # e.g. an HTTP server answered and closed
+                arrived = self.version_reader.arrived()
+                error = NotAnSSHServer(f"{not_ssh_message(arrived)}, then it closed" if arrived else
+                                       "connection closed before the peer sent an identification line")  # fmt: skip
             self.phase = Phase.CLOSED
             reason = DisconnectReason.CONNECTION_LOST
-            self.emit(ev.Disconnected(reason, "connection closed by peer without DISCONNECT", True))
+            self.emit(ev.Disconnected(reason, text, True, error))
 
     def disconnect(self, reason: int = DisconnectReason.BY_APPLICATION, description: str = "bye") -> None:
         if self.phase is Phase.CLOSED:
@@ -468,7 +481,7 @@ class Connection:
             return
         self.emit(ev.ChannelOpenRequested(cid, msg.channel_type, msg))
 
-    def _fail(self, exc: RemoteProtocolError) -> None:
+    def _fail(self, exc: RemoteProtocolError | LocalPolicyError) -> None:
         if self.phase is Phase.CLOSED:
             return
         reason, text = int(exc.reason), str(exc)
