@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
+from harness.resources import data_path
 from harness.scenario import seeds
 from harness.scenario.execute import ERROR, FAIL, NA, PASS, XFAIL, XPASS, Result, run_one
 from harness.scenario.expectations import Expectations
 from harness.scenario.model import CLIENT, Scenario, load_scenario_file
 
-SCENARIO_ROOT = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIO_ROOT = data_path("scenarios").resolve()  # the checkout's, or the installed wheel's copy
 _POOL: Any = None
 _EXPECTATIONS: Expectations | None = None
 

@@ -13,7 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness.resources import data_root
+
+ROOT = data_root()  # scenarios/ (and pytest's working directory): checkout or installed wheel
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
