@@ -258,6 +258,25 @@ def cleanup_stale_containers() -> list[str]:
     return removed
 
 
+def stop_peer_containers(peer_id: str) -> list[str]:
+    """Stop and remove this machine's containers of ``peer_id`` (``harness peers stop ID``); their names.
+
+    Unlike :func:`cleanup_stale_containers` this stops containers whose owner is still alive
+    (a ``harness peers start`` in another terminal): the user asked for exactly this peer. Other
+    peers' containers, and other machines' on a shared engine, are left alone.
+    """
+    spec = peer_spec(peer_id)
+    client = _client()
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL_PEER_ID}={spec.kind}:{spec.tag}"}):
+        labels = container.labels
+        if labels.get(LABEL_PEER) != "1" or labels.get(LABEL_HOST) != socket.gethostname():
+            continue
+        _remove_container(container, None)
+        removed.append(str(container.name))
+    return removed
+
+
 _cleanup_done: set[int] = set()
 _cleanup_lock = threading.Lock()
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
+import time
 from pathlib import Path
 
+from harness.cli_common import run_child
 from harness.resources import data_root
 
 ROOT = data_root()  # scenarios/ (and pytest's working directory): checkout or installed wheel
@@ -46,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     if args.keyword:
         argv += ["-k", args.keyword]
     print("running: " + " ".join(argv), flush=True)
-    code = subprocess.call(argv, cwd=ROOT)
-    print(f"reports: {out / 'matrix.md'}, {out / 'matrix.html'}, {out / 'results.json'}, {out / 'junit.xml'}")
+    started = time.time()
+    code = run_child(argv, cwd=ROOT)  # on Ctrl-C/SIGTERM pytest gets one SIGINT and stops its peers
+    reports = [out / name for name in ("matrix.md", "matrix.html", "results.json", "junit.xml")]
+    written = [str(path) for path in reports if path.is_file() and path.stat().st_mtime >= started - 1]
+    print(f"reports: {', '.join(written)}" if written else "reports: none written")
     return code
