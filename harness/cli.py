@@ -84,9 +84,9 @@ def _check_server_peers(ids: list[str], launcher: str, why: str) -> None:
         local = list(local_versions().values())
         for peer_id in ids:
             if peer_id not in local:
-                docker = f"no Docker engine answers ({why}) and " if why != "asked for" else ""
-                raise UserError(f"{peer_id}: {docker}it is not installed locally "
-                                f"(local servers: {', '.join(local) or 'none'})")  # fmt: skip
+                docker = "" if why == "asked for" else f"; Docker is not usable: {why}"
+                raise UserError(f"{peer_id} is not installed locally (local servers: {', '.join(local) or 'none'})"
+                                f"{docker}")  # fmt: skip
 
 
 def _interop(args: argparse.Namespace) -> int:
@@ -257,11 +257,10 @@ def _load_host_key(path: str, passphrase: str | None) -> object:
         return load_private_key_file(path, passphrase)
     except OSError as exc:
         raise UserError(f"serve: host key {path}: {exc.strerror or exc}") from exc
-    except PasswordRequiredException as exc:
-        hint = "" if passphrase else "; give --host-key-passphrase"
-        raise UserError(f"serve: host key {path}: {exc}{hint}") from exc
     except (SSHException, ValueError) as exc:
-        raise UserError(f"serve: host key {path}: {exc}") from exc
+        text = str(exc).removeprefix(f"{path}: ")  # the keys layer names the file already
+        hint = "; give --host-key-passphrase" if isinstance(exc, PasswordRequiredException) and not passphrase else ""
+        raise UserError(f"serve: host key {path}: {text}{hint}") from exc
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -279,7 +278,7 @@ def _run(args: argparse.Namespace) -> int:
     code = run(args)
     if code == 5:  # pytest's "no tests collected"
         chosen = f" matched -k {args.keyword!r}" if args.keyword else " were selected"
-        raise UserError(f"run: no scenarios{chosen} (scenario files are named in `pytest --collect-only`)")
+        raise UserError(f"run: no scenarios{chosen} (-k matches scenario and peer names, e.g. -k kex)")
     return code
 
 

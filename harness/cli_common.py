@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from types import FrameType
+from typing import IO
 
 EXIT_USAGE = 2  # argparse's status for a usage error; every user error uses it
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # what a shell reports for a process ended by Ctrl-C
@@ -83,14 +84,14 @@ def install_sigterm_handler() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
 
 
-def run_child(argv: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> int:
+def run_child(argv: Sequence[str], cwd: str | os.PathLike[str] | None = None, stderr: IO[bytes] | None = None) -> int:
     """Run a child process to its end; on Ctrl-C or SIGTERM, interrupt it once and let it clean up.
 
     The child runs in its own process group, so the terminal's Ctrl-C reaches only us and the
     child receives exactly one SIGINT (a second one would cut its own cleanup short). It then has
     :data:`CHILD_CLEANUP_SECONDS` to stop its containers before it is killed.
     """
-    proc = subprocess.Popen(list(argv), cwd=cwd, start_new_session=True)
+    proc = subprocess.Popen(list(argv), cwd=cwd, stderr=stderr, start_new_session=True)
     try:
         return proc.wait()
     except KeyboardInterrupt:

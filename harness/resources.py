@@ -9,6 +9,7 @@ results asks :func:`work_root`, which is never inside site-packages.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -37,6 +38,13 @@ def data_root() -> Path:
 def data_path(*parts: str) -> Path:
     """A path under :func:`data_root`, e.g. ``data_path("scenarios", "expectations")``."""
     return data_root().joinpath(*parts)
+
+
+def scenarios_dir() -> Path:
+    """The scenario tree: ``$HARNESS_SCENARIOS`` when set (your own scenarios, with a conftest.py
+    that imports harness.scenario.pytest_plugin), else ``scenarios/`` under :func:`data_root`."""
+    override = os.environ.get("HARNESS_SCENARIOS")
+    return Path(override).resolve() if override else data_path("scenarios")
 
 
 def work_root() -> Path:
