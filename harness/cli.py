@@ -29,7 +29,7 @@ from harness.cli_common import (
     EXIT_USAGE,
     UserError,
     check_ids,
-    install_sigterm_handler,
+    install_signal_handlers,
     print_error,
     require_extra,
     split_ids,
@@ -166,7 +166,9 @@ def _peers(args: argparse.Namespace) -> int:
         raise UserError("peers start: give one peer id (see `harness peers list`)")
     launcher, why = _launcher(args)
     _check_server_peers(ids, launcher, why)
-    handle = start_peer(ids[0], launcher)
+    from harness.peers.docker import STARTED_BY_PEERS_START
+
+    handle = start_peer(ids[0], launcher, **({"labels": STARTED_BY_PEERS_START} if launcher == "docker" else {}))
     info = handle.info
     print(f"{info.peer_id} ({info.banner}) listening on {info.host}:{info.port}")
     print(f"  user {info.username} password {info.password}")
@@ -419,7 +421,7 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; user errors are one line and exit 2, interrupts clean up and exit 130/143."""
-    install_sigterm_handler()
+    install_signal_handlers()
     args = build_parser().parse_args(argv)
     _configure_logging(args)
     for name in ("peer", "client_peer"):  # --peer a,b is the same as --peer a --peer b

@@ -75,13 +75,16 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
-def install_sigterm_handler() -> None:
+def install_signal_handlers() -> None:
     """Make SIGTERM unwind the main thread like Ctrl-C (finally blocks and atexit hooks run).
 
     Without it Python dies at once on SIGTERM: peer containers keep running and the temporary
-    folders that hold private keys stay behind.
+    folders that hold private keys stay behind. SIGINT gets Python's handler even when it was
+    inherited as ignored (a shell's background job): our interrupt of a child (:func:`run_child`)
+    must not land on a child that ignores it, and a caught signal is reset to default by exec.
     """
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run_child(argv: Sequence[str], cwd: str | os.PathLike[str] | None = None, stderr: IO[bytes] | None = None) -> int:
@@ -101,6 +104,8 @@ def run_child(argv: Sequence[str], cwd: str | os.PathLike[str] | None = None, st
         except (subprocess.TimeoutExpired, KeyboardInterrupt):
             _interrupt_group(proc, signal.SIGKILL)
             proc.wait()
+            print(f"harness: {argv[0]} did not stop in time and was killed; `harness peers stop` removes "
+                  "the peer containers it left", file=sys.stderr)  # fmt: skip
         raise
     except BaseException:
         _interrupt_group(proc, signal.SIGKILL)
