@@ -180,7 +180,9 @@ class Transport:
         except TimeoutError as exc:  # name the address: "timed out" alone does not say which peer
             where = "{}:{}".format(*self._peername[:2]) if self._peername else "the peer"
             limit = self.default_timeout if timeout is None else timeout
-            if self._conn.phase is Phase.VERSION:
+            silent = self._conn.phase is Phase.VERSION
+            self.close()  # nothing usable is left: do not keep the socket and the reader thread
+            if silent:
                 raise SSHTimeout(f"{where} sent no SSH identification line within {limit} s "
                                  "(is an SSH server listening there?)") from exc  # fmt: skip
             raise SSHTimeout(f"key exchange with {where} did not finish within {limit} s") from exc
