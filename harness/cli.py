@@ -310,7 +310,9 @@ def _fuzz(args: argparse.Namespace) -> int:
         if not any(seeds(t) or regressions(t) for t in targets):
             raise UserError(f"fuzz --replay: nothing to replay for {', '.join(targets)} under {CORPUS} "
                             f"or {REGRESSIONS}")  # fmt: skip
-    elif not (args.list or args.seeds) and args.target:
+    elif not (args.list or args.seeds):
+        if args.target is None:
+            raise UserError(f"fuzz: choose a target: {', '.join(TARGETS)} (or --list, --replay, --live PEER)")
         require_extra("atheris", "fuzz", "a fuzz campaign")
     return cli(args)
 
