@@ -95,21 +95,25 @@ def test_docker_unreachable_is_not_reported_as_not_installed() -> None:
     assert "/nonexistent/docker.sock" in line
 
 
-def test_no_scenario_selected(tmp_path: Path) -> None:
-    proc = harness("run", "--peer", "openssh-9.2", "-n", "0", "-k", "nomatch_anywhere", "--out", str(tmp_path))
-    one_line_error(proc, "no scenarios matched -k 'nomatch_anywhere'")
-
-
 def _scenario_tree(tmp_path: Path) -> Path:
+    """A scenario tree of its own (conftest.py, one real scenario, no manifests): the run's
+    outcome depends on what the test puts there, not on the project's current manifests."""
     tree = tmp_path / "scenarios"
     (tree / "expectations").mkdir(parents=True)
+    (tree / "sanity").mkdir()
     shutil.copy(ROOT / "scenarios" / "conftest.py", tree / "conftest.py")
+    shutil.copy(ROOT / "scenarios" / "sanity" / "handshake.py", tree / "sanity" / "handshake.py")
     return tree
+
+
+def test_no_scenario_selected(tmp_path: Path) -> None:
+    proc = harness("run", "--peer", "openssh-9.2", "-n", "0", "-k", "nomatch_anywhere", "--out", str(tmp_path / "out"),
+                   env={"HARNESS_SCENARIOS": str(_scenario_tree(tmp_path))})  # fmt: skip
+    one_line_error(proc, "no scenarios matched -k 'nomatch_anywhere'")
 
 
 def test_broken_scenario_file_names_the_file(tmp_path: Path) -> None:
     tree = _scenario_tree(tmp_path)
-    (tree / "sanity").mkdir()
     (tree / "sanity" / "broken.py").write_text('"""A scenario with a syntax error."""\nSCENARIO = (\n')
     proc = harness("run", "--peer", "openssh-9.2", "-n", "0", "--out", str(tmp_path / "out"),
                    env={"HARNESS_SCENARIOS": str(tree)})  # fmt: skip
