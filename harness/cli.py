@@ -422,8 +422,21 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; user errors are one line and exit 2, interrupts clean up and exit 130/143."""
-    install_signal_handlers()
+    """Run one command; user errors are one line and exit 2, interrupts clean up and exit 130/143.
+
+    Called with ``argv`` (in-process, e.g. by a test) it restores the caller's signal handlers on
+    return; as the program (``argv`` None) it keeps them, so a second SIGTERM cannot cut short the
+    atexit clean-up that runs after it returns.
+    """
+    restore_signals = install_signal_handlers()
+    try:
+        return _main(argv)
+    finally:
+        if argv is not None:
+            restore_signals()
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args)
     for name in ("peer", "client_peer"):  # --peer a,b is the same as --peer a --peer b

@@ -15,7 +15,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from types import FrameType
 from typing import IO
 
@@ -75,16 +76,29 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
-def install_signal_handlers() -> None:
+def install_signal_handlers() -> Callable[[], None]:
     """Make SIGTERM unwind the main thread like Ctrl-C (finally blocks and atexit hooks run).
 
     Without it Python dies at once on SIGTERM: peer containers keep running and the temporary
     folders that hold private keys stay behind. SIGINT gets Python's handler even when it was
     inherited as ignored (a shell's background job): our interrupt of a child (:func:`run_child`)
     must not land on a child that ignores it, and a caught signal is reset to default by exec.
+    Returns what restores the previous handlers (``main()`` called in-process, e.g. by a test).
+    Outside the main thread, where Python allows no handlers, it changes nothing.
     """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    global _terminated
+    _terminated = False
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
     signal.signal(signal.SIGTERM, _on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+    return restore
 
 
 def run_child(argv: Sequence[str], cwd: str | os.PathLike[str] | None = None, stderr: IO[bytes] | None = None) -> int:
