@@ -65,10 +65,11 @@ def test_sigterm_stops_the_container_and_removes_key_folders() -> None:
     assert folders and all(folder.is_dir() for folder in folders), lines
     assert _containers_of(proc.pid), "the peer's container should be running"
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=60)
-    assert "Traceback" not in stderr, stderr
-    assert _containers_of(proc.pid) == []
-    assert not any(folder.exists() for folder in folders), folders
+    stdout, stderr = proc.communicate(timeout=60)
+    report = f"exit {proc.returncode}\nstdout: {stdout}\nstderr: {stderr}"
+    assert "Traceback" not in stderr, report
+    assert _containers_of(proc.pid) == [], report
+    assert not [folder for folder in folders if folder.exists()], report
 
 
 def test_peers_stop_id_stops_only_that_peer() -> None:
