@@ -439,8 +439,8 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args)
-    for name in ("peer", "client_peer"):  # --peer a,b is the same as --peer a --peer b
-        if isinstance(getattr(args, name, None), list):
+    for name in ("peer", "client_peer"):  # --peer a,b is the same as --peer a --peer b; absent: []
+        if name in vars(args):
             setattr(args, name, split_ids(getattr(args, name)))
     from harness.ssh.errors import SSHException
 

@@ -47,7 +47,7 @@ def test_unknown_peer_gets_did_you_mean() -> None:
 def test_comma_separated_peers_are_separate_ids() -> None:
     # The first id is known, so the error names only the second: the list was split.
     one_line_error(harness("interop", "--peer", "openssh-9.2,openssh-9.9"), "unknown peer 'openssh-9.9'")
-    assert split_ids(["a,b", " c ", "d,,"]) == ["a", "b", "c", "d"]
+    assert split_ids(["a,b", " c ", "d,,"]) == ["a", "b", "c", "d"] and split_ids(None) == []
     assert did_you_mean("dropbear-2025.8", ["dropbear-2025.89", "tinyssh"]) == " (did you mean dropbear-2025.89?)"
     assert did_you_mean("zzz", ["tinyssh"]) == ""
 
