@@ -110,6 +110,8 @@ def test_no_scenario_selected(tmp_path: Path) -> None:
     proc = harness("run", "--peer", "openssh-9.2", "-n", "0", "-k", "nomatch_anywhere", "--out", str(tmp_path / "out"),
                    env={"HARNESS_SCENARIOS": str(_scenario_tree(tmp_path))})  # fmt: skip
     one_line_error(proc, "no scenarios matched -k 'nomatch_anywhere'")
+    (reports,) = [line for line in proc.stdout.splitlines() if line.startswith("reports:")]
+    assert "matrix.md" not in reports and "results.json" not in reports, reports  # only what was written
 
 
 def test_broken_scenario_file_names_the_file(tmp_path: Path) -> None:
