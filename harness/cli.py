@@ -1,33 +1,108 @@
-"""Command line: `harness interop` runs our client against the default real peers.
+"""Command line: `harness interop`, `run`, `peers`, `serve`, `fuzz`, `bench`, `soak`.
 
-The interop run is the product's main job until the scenario engine lands: for every peer and
-every algorithm we implement it connects forcing that algorithm, runs a command and echoes
-data, and writes a Markdown and a JSON report. It exits non-zero when anything deviates.
+`harness interop` runs our client against the real peers: for every peer and every algorithm we
+implement it connects forcing that algorithm, runs a command and echoes data, and writes a
+Markdown and a JSON report. It exits non-zero when anything deviates.
+
+Every command shares one error handler (:func:`main`): a user error is one line
+``harness: error: ...`` with exit status 2 (``-v`` adds the traceback); Ctrl-C and SIGTERM unwind
+through every ``finally`` and atexit hook, so peer containers and key folders are removed, and
+end without a traceback. ``-v``/``--log-level`` work before or after the command name.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import json
+import logging
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
+from typing import NoReturn
+
+from harness import __version__
+from harness.cli_common import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    UserError,
+    check_ids,
+    install_signal_handlers,
+    print_error,
+    require_extra,
+    split_ids,
+    terminated,
+)
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``harness: error: <command>: <message>``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.removeprefix("harness").strip()
+        print_error(f"{where + ': ' if where else ''}{message} (see `{self.prog} --help`)")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _port_number(text: str) -> int:
+    """argparse type: a TCP port, 0 (any free port) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535 (0 = any free port), not {value}")
+    return value
+
+
+# -- peer ids and launchers --------------------------------------------------------------------------
+
+
+def _launcher(args: argparse.Namespace) -> tuple[str, str]:
+    """(launcher, why): the one asked for, else docker when an engine answers, else process."""
+    from harness.peers.docker import docker_available
+    from harness.peers.registry import default_launcher
+
+    if getattr(args, "launcher", None):
+        return args.launcher, "asked for"
+    launcher = default_launcher()
+    return launcher, "" if launcher == "docker" else docker_available()[1]
+
+
+def _check_server_peers(ids: list[str], launcher: str, why: str) -> None:
+    """Unknown ids get a did-you-mean; with the process launcher, peers not installed are named
+    with the reason Docker was not used (an unreachable engine is not "not installed")."""
+    from harness.peers.registry import docker_peer_ids, local_versions, sanitizer_peer_ids
+
+    known = [*docker_peer_ids(), *sanitizer_peer_ids()]
+    check_ids(ids, known, "peer", "see `harness peers list`")
+    if launcher == "process":
+        local = list(local_versions().values())
+        for peer_id in ids:
+            if peer_id not in local:
+                docker = "" if why == "asked for" else f"; Docker is not usable: {why}"
+                raise UserError(f"{peer_id} is not installed locally (local servers: {', '.join(local) or 'none'})"
+                                f"{docker}")  # fmt: skip
 
 
 def _interop(args: argparse.Namespace) -> int:
     from harness.matrix import run_matrix
     from harness.peers.base import PeerError
-    from harness.peers.registry import default_launcher, default_peer_ids
+    from harness.peers.registry import default_peer_ids
 
     try:
-        launcher = args.launcher or default_launcher()
+        launcher, why = _launcher(args)
     except PeerError as exc:
-        print(f"harness interop: {exc}", file=sys.stderr)
-        return 2
+        raise UserError(f"interop: {exc}") from exc
+    _check_server_peers(args.peer, launcher, why)
     peers = args.peer or default_peer_ids(launcher)
     if not peers:
-        print(f"harness interop: no peers available with the {launcher} launcher", file=sys.stderr)
-        return 2
+        raise UserError(f"interop: no peers available with the {launcher} launcher ({why})")
     if args.pcap:  # every connection of this process writes a pcapng and key log (harness/capture)
         os.environ["HARNESS_PCAP_DIR"] = str(Path(args.pcap).resolve())
     if args.json:
@@ -60,32 +135,55 @@ def _peers(args: argparse.Namespace) -> int:
         from harness.peers.docker import docker_available, peer_image_status
 
         ok, reason = docker_available()
-        print(f"docker engine: {'yes' if ok else 'no'} ({reason})")
-        print(f"{'id':22} {'role':7} {'launchers':16} image")
         from harness.peers.registry import sanitizer_peer_ids
 
         rows = [(entry.peer_id, entry.role, entry.launchers, "") for entry in registry()]
         sanitizer_note = " (sanitizer build, for fuzz --live)"  # not in the default sets
         rows += [(peer_id, "server", ("docker",), sanitizer_note) for peer_id in sanitizer_peer_ids()]
+        if args.json:
+            peers = []
+            for peer_id, role, launchers, note in rows:
+                built, image = peer_image_status(peer_id) if ok else (None, None)
+                peers.append({"id": peer_id, "role": role, "launchers": list(launchers), "image": image,
+                              "image_built": built, "sanitizer": bool(note)})  # fmt: skip
+            print(json.dumps({"docker": {"available": ok, "detail": reason}, "peers": peers}, indent=2))
+            return 0
+        print(f"docker engine: {'yes' if ok else 'no'} ({reason})")
+        print(f"{'id':22} {'role':7} {'launchers':16} image")
         for peer_id, role, launchers, note in rows:
             image = peer_image_status(peer_id)[1] if ok else "-"
             print(f"{peer_id:22} {role:7} {','.join(launchers):16} {image}{note}")
         return 0
     if args.action == "build":
-        script = Path(__file__).resolve().parent.parent / "containers" / "bootstrap.sh"
-        return subprocess.call(["bash", str(script)])
-    if args.action == "stop":
-        from harness.peers.docker import cleanup_stale_containers, docker_available
+        from harness.resources import data_path
 
-        if docker_available()[0]:
-            removed = cleanup_stale_containers()
-            print(f"removed {len(removed)} leftover peer container(s)")
+        script = data_path("containers", "bootstrap.sh")
+        if not script.is_file():
+            raise UserError(f"peers build: {script} is missing (a wheel built without its container recipes?)")
+        return subprocess.call(["bash", str(script)])
+    ids = split_ids([args.id] if args.id else [])
+    if args.action == "stop":
+        from harness.peers.docker import cleanup_stale_containers, docker_available, stop_peer_containers
+
+        ok, reason = docker_available()
+        if not ok:
+            raise UserError(f"peers stop: {reason}")
+        if ids:
+            _check_server_peers(ids, "docker", "")
+            for peer_id in ids:
+                removed = stop_peer_containers(peer_id)
+                print(f"{peer_id}: stopped {len(removed)} container(s)")
+            return 0
+        removed = cleanup_stale_containers()
+        print(f"removed {len(removed)} leftover peer container(s)")
         return 0
-    if not args.id:
-        print("harness peers start ID: give a peer id (see `harness peers list`)", file=sys.stderr)
-        return 2
-    launcher = args.launcher or __import__("harness.peers.registry", fromlist=["x"]).default_launcher()
-    handle = start_peer(args.id, launcher)
+    if len(ids) != 1:
+        raise UserError("peers start: give one peer id (see `harness peers list`)")
+    launcher, why = _launcher(args)
+    _check_server_peers(ids, launcher, why)
+    from harness.peers.docker import STARTED_BY_PEERS_START
+
+    handle = start_peer(ids[0], launcher, **({"labels": STARTED_BY_PEERS_START} if launcher == "docker" else {}))
     info = handle.info
     print(f"{info.peer_id} ({info.banner}) listening on {info.host}:{info.port}")
     print(f"  user {info.username} password {info.password}")
@@ -136,10 +234,14 @@ def _serve(args: argparse.Namespace) -> int:
     )
     from harness.serve import Listener, ServeConfig, load_authorized_keys
     from harness.session_process import login_user_for
-    from harness.ssh.keys import load_private_key_file
 
-    level = logging.DEBUG if args.verbose else getattr(logging, args.log_level)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s")
+    # A server logs at INFO by default (connections, logins, channels, disconnects); -v or more
+    # (or --log-level debug) gives debug.
+    level = logging.DEBUG if args.verbose else getattr(logging, (args.log_level or "info").upper())
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in root.handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     if level > logging.DEBUG:  # our own lines say what the transport's INFO lines would repeat
         logging.getLogger("harness.transport").setLevel(logging.WARNING)
     if args.password is None and not args.authorized_keys:
@@ -152,14 +254,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{args.authorized_keys}: {exc}", file=sys.stderr)
         return 2
     if args.host_key:
-        keys = [load_private_key_file(path) for path in args.host_key]
+        keys = [_load_host_key(path, args.host_key_passphrase) for path in args.host_key]
     else:
         state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
         try:
             keys, created = load_or_create_host_keys(state_dir)
         except HostKeyStoreError as exc:
-            print(f"harness serve: {exc}", file=sys.stderr)
-            return 2
+            raise UserError(f"serve: {exc}") from exc
         made = f" (generated {', '.join(created)})" if created else ""
         print(f"host keys in {state_dir}{made}")
     username = args.user or getpass.getuser()
@@ -171,7 +272,11 @@ def _serve(args: argparse.Namespace) -> int:
                          login_user=login_user)  # fmt: skip
     if args.pcap:  # every connection writes a pcapng and key log (harness/capture)
         os.environ["HARNESS_PCAP_DIR"] = str(Path(args.pcap).resolve())
-    listener = Listener(keys, config, host=args.listen, port=args.port, moduli=args.moduli).start()
+    try:
+        listener = Listener(keys, config, host=args.listen, port=args.port, moduli=args.moduli).start()
+    except OSError as exc:
+        hint = "; --port 0 picks a free port" if exc.errno == errno.EADDRINUSE else ""
+        raise UserError(f"serve: cannot listen on {args.listen}:{args.port}: {exc.strerror or exc}{hint}") from exc
     host, port = listener.address[0], listener.address[1]
     offer = "the hardened (ssh-audit-clean) offer" if args.hardened else "sshd's default offer"
     print(f"serving SSH on {host}:{port} for user {config.username} ({offer})")
@@ -188,10 +293,39 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_host_key(path: str, passphrase: str | None) -> object:
+    """A host key file, or one line saying why not (missing, encrypted, wrong passphrase, corrupt)."""
+    from harness.ssh.errors import SSHException
+    from harness.ssh.keys import load_private_key_file
+    from harness.ssh.keys.private import PasswordRequiredException
+
+    try:
+        return load_private_key_file(path, passphrase)
+    except OSError as exc:
+        raise UserError(f"serve: host key {path}: {exc.strerror or exc}") from exc
+    except (SSHException, ValueError) as exc:
+        text = str(exc).removeprefix(f"{path}: ")  # the keys layer names the file already
+        hint = "; give --host-key-passphrase" if isinstance(exc, PasswordRequiredException) and not passphrase else ""
+        raise UserError(f"serve: host key {path}: {text}{hint}") from exc
+
+
 def _run(args: argparse.Namespace) -> int:
     from harness.scenario.run import run
 
-    return run(args)
+    require_extra("pytest", "scenarios", "`harness run`")
+    require_extra("xdist", "scenarios", "`harness run`")
+    if args.peer:
+        launcher, why = _launcher(args)
+        _check_server_peers(args.peer, launcher, why)
+    if args.client_peer:
+        from harness.scenario.peers import _CLIENTS
+
+        check_ids(args.client_peer, list(_CLIENTS), "client peer", "see docs/SCENARIOS.md")
+    code = run(args)
+    if code == 5:  # pytest's "no tests collected"
+        chosen = f" matched -k {args.keyword!r}" if args.keyword else " were selected"
+        raise UserError(f"run: no scenarios{chosen} (-k matches scenario and peer names, e.g. -k kex)")
+    return code
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -209,6 +343,13 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _fuzz(args: argparse.Namespace) -> int:
+    from harness.fuzz.campaign import parse_duration
+
+    if args.time:
+        try:
+            parse_duration(args.time)
+        except ValueError as exc:
+            raise UserError(f"fuzz: --time: {exc}") from exc
     if args.json and args.replay:
         from harness.fuzz.campaign import replay
         from harness.jsonout import emit_json
@@ -230,26 +371,63 @@ def _fuzz(args: argparse.Namespace) -> int:
     if args.live or args.live_replay:
         from harness.fuzz.live import cli as live_cli
 
+        if args.live:
+            _check_server_peers([args.live], "docker", "")
         return live_cli(args)
+    from harness.fuzz import TARGETS
     from harness.fuzz.campaign import cli
 
+    if args.target is not None and args.target not in TARGETS:
+        check_ids([args.target], list(TARGETS), "fuzz target", "see `harness fuzz --list`")
+    if args.replay:
+        from harness.fuzz.campaign import CORPUS, REGRESSIONS, regressions, seeds
+
+        targets = [args.target] if args.target else list(TARGETS)
+        if not any(seeds(t) or regressions(t) for t in targets):
+            raise UserError(f"fuzz --replay: nothing to replay for {', '.join(targets)} under {CORPUS} "
+                            f"or {REGRESSIONS}")  # fmt: skip
+    elif not (args.list or args.seeds):
+        if args.target is None:
+            raise UserError(f"fuzz: choose a target: {', '.join(TARGETS)} (or --list, --replay, --live PEER)")
+        require_extra("atheris", "fuzz", "a fuzz campaign")
     return cli(args)
 
 
 def _bench(args: argparse.Namespace) -> int:
     from harness.benchmark.runner import run
 
+    require_extra("paramiko", "bench", "`harness bench`")
+    require_extra("asyncssh", "bench", "`harness bench`")
     return run(args)
 
 
 def _soak(args: argparse.Namespace) -> int:
     from harness.soak import cli
 
+    require_extra("paramiko", "bench", "`harness soak`")
     return cli(args)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="harness", description="SSH interoperability test harness")
+def _common_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """-v and --log-level, accepted before and after the command name (the sub-command's copy
+    has no default, so it never overwrites what was given before the name)."""
+    suppress = {} if top else {"default": argparse.SUPPRESS}
+    parser.add_argument("-v", "--verbose", action="count", help="more output: -v info, -vv debug; tracebacks on errors",
+                        **({"default": 0} if top else suppress))  # fmt: skip
+    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log level (default warning)",
+                        **({"default": None} if top else suppress))  # fmt: skip
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = args.log_level or {0: "warning", 1: "info"}.get(args.verbose, "debug")
+    logging.basicConfig(level=level.upper(), format="harness: %(levelname)s: %(name)s: %(message)s")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line (kept apart from :func:`main` so tests and docs can inspect it)."""
+    parser = _Parser(prog="harness", description="SSH interoperability test harness")
+    parser.add_argument("--version", action="version", version=f"harness (ssh-harness) {__version__}")
+    _common_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("interop", help="the conformance matrix: our client against every server peer")
     p.add_argument("--peer", action="append", help="peer id (repeatable; default: all; see `harness peers list`)")
@@ -261,8 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_interop)
     p = sub.add_parser("peers", help="list, build, start or clean up the real peers")
     p.add_argument("action", choices=("list", "build", "start", "stop"))
-    p.add_argument("id", nargs="?", help="peer id for start")
+    p.add_argument("id", nargs="?", help="peer id: start it; stop its containers (stop without ID: leftovers)")
     p.add_argument("--launcher", choices=("docker", "process"))
+    p.add_argument("--json", action="store_true", help="list: machine-readable output")
     p.set_defaults(func=_peers)
     p = sub.add_parser("record-transcripts", help="record replayable sessions against local sshd and Dropbear")
     p.add_argument("--out", default="corpus/transcripts", help="directory for the transcripts")
@@ -270,8 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_record)
     p = sub.add_parser("serve", help="run our SSH server (exec, shell, sftp, forwarding to loopback), sshd-like")
     p.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=2222, help="port (0 = any free port; default 2222)")
+    p.add_argument("--port", type=_port_number, default=2222, help="port (0 = any free port; default 2222)")
     p.add_argument("--host-key", action="append", help="private host key file (repeatable; default: the state dir's)")
+    p.add_argument("--host-key-passphrase", help="passphrase of encrypted --host-key files")
     p.add_argument("--state-dir", help="where host keys are kept across restarts, generated on first use "
                    "(default $XDG_STATE_HOME/ssh-harness or ~/.local/state/ssh-harness)")  # fmt: skip
     p.add_argument("--user", help="the user that may log in (default: the current user)")
@@ -285,9 +465,6 @@ def main(argv: list[str] | None = None) -> int:
                        "'fail' (sshd's default offer minus NIST ECDH and ECDSA host keys)")  # fmt: skip
     p.add_argument("--rekey-bytes", type=_positive_int, metavar="N",
                    help="start a key re-exchange after N bytes either way (tests a client's rekeying)")  # fmt: skip
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging (same as --log-level DEBUG)")
-    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-                   help="log level on stderr (default INFO: connections, logins, channels, disconnects)")  # fmt: skip
     p.add_argument("--pcap", metavar="DIR", help="write a pcapng and an SSH key log per connection to DIR")
     p.set_defaults(func=_serve)
     p = sub.add_parser("run", help="the scenario matrix (scenarios x peers) with JSON, Markdown, HTML, JUnit reports")
@@ -321,5 +498,51 @@ def main(argv: list[str] | None = None) -> int:
 
     soak_arguments(p)
     p.set_defaults(func=_soak)
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    for command in sub.choices.values():
+        _common_options(command, top=False)
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    """An environment or input error as the user should read it."""
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return f"{exc.strerror or exc}; --port 0 picks a free port"
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; user errors are one line and exit 2, interrupts clean up and exit 130/143.
+
+    Called with ``argv`` (in-process, e.g. by a test) it restores the caller's signal handlers on
+    return; as the program (``argv`` None) it keeps them, so a second SIGTERM cannot cut short the
+    atexit clean-up that runs after it returns.
+    """
+    restore_signals = install_signal_handlers()
+    try:
+        return _main(argv)
+    finally:
+        if argv is not None:
+            restore_signals()
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args)
+    for name in ("peer", "client_peer"):  # --peer a,b is the same as --peer a --peer b; absent: []
+        if name in vars(args):
+            setattr(args, name, split_ids(getattr(args, name)))
+    from harness.ssh.errors import SSHException
+
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print(f"harness: {'terminated' if terminated() else 'interrupted'}; cleaned up", file=sys.stderr)
+        return EXIT_TERMINATED if terminated() else EXIT_INTERRUPTED
+    except (UserError, SSHException, OSError) as exc:
+        if args.verbose:
+            traceback.print_exc()
+        text = _one_line(exc)
+        print_error(text.splitlines()[0] if isinstance(exc, UserError) else text)
+        return EXIT_USAGE

@@ -28,9 +28,11 @@ from harness.ssh.errors import (
     ConnectionLost,
     DisconnectReason,
     HostKeyMismatch,
+    NoValidConnectionsError,
     PartialAuthentication,
     PeerDisconnected,
     SSHException,
+    SSHTimeout,
 )
 from harness.ssh.phases import Phase, Role
 from harness.ssh.wire import messages as m
@@ -40,13 +42,21 @@ log = logging.getLogger("harness.transport")
 
 
 def _open_socket(target: Any, timeout: float) -> socket.socket:
+    """Connect to ``target``; a failure raises an SSHException subclass that names the address
+    (paramiko's NoValidConnectionsError, or SSHTimeout), not a bare OSError."""
     if isinstance(target, socket.socket):
         return target
     if isinstance(target, str):
         host, _, port = target.rpartition(":")
         target = (host or target, int(port) if port else 22)
     if isinstance(target, tuple):
-        return socket.create_connection(target, timeout=timeout)
+        address = (str(target[0]), int(target[1]))
+        try:
+            return socket.create_connection(address, timeout=timeout)
+        except TimeoutError as exc:
+            raise SSHTimeout(f"could not connect to {address[0]}:{address[1]}: no answer within {timeout} s") from exc
+        except OSError as exc:
+            raise NoValidConnectionsError({address: exc}) from exc
     if hasattr(target, "recv") and hasattr(target, "sendall"):
         return target  # a socket-like object
     raise TypeError(f"Transport needs a socket, (host, port) or 'host:port', not {type(target).__name__}")
@@ -154,6 +164,8 @@ class Transport:
             self._driver.wait_for(predicate, self.default_timeout if timeout is None else timeout, what)
         except SSHException:
             if self._disconnect is not None and self._disconnect.by_peer:
+                if self._disconnect.error is not None:  # the stream ended: ConnectionLost / NotAnSSHServer
+                    raise self._disconnect.error from None
                 raise PeerDisconnected(self._disconnect.reason, self._disconnect.description) from None
             raise
 
@@ -172,6 +184,15 @@ class Transport:
         self._driver.start()
         try:
             self._wait(lambda: self._kex_done > 0, timeout, "the first key exchange")
+        except TimeoutError as exc:  # name the address: "timed out" alone does not say which peer
+            where = "{}:{}".format(*self._peername[:2]) if self._peername else "the peer"
+            limit = self.default_timeout if timeout is None else timeout
+            silent = self._conn.phase is Phase.VERSION
+            self.close()  # nothing usable is left: do not keep the socket and the reader thread
+            if silent:
+                raise SSHTimeout(f"{where} sent no SSH identification line within {limit} s "
+                                 "(is an SSH server listening there?)") from exc  # fmt: skip
+            raise SSHTimeout(f"key exchange with {where} did not finish within {limit} s") from exc
         finally:
             if event is not None:
                 event.set()

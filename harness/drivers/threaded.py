@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from harness.ssh import events as ev
 from harness.ssh.connection import Connection
-from harness.ssh.errors import ConnectionLost, RemoteProtocolError, SSHException
+from harness.ssh.errors import ConnectionLost, LocalPolicyError, RemoteProtocolError, SSHException, SSHTimeout
 
 T = TypeVar("T")
 # One recv takes many packets at once; 256 KiB covers a full window burst on loopback.
@@ -147,7 +147,7 @@ class ThreadedDriver:
             if self.error is not None:
                 raise self.error if isinstance(self.error, SSHException) else SSHException(str(self.error))
             if not ok:
-                raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+                raise SSHTimeout(f"timed out after {timeout} s waiting for {what}")
             raise ConnectionLost(f"connection closed while waiting for {what}")
 
     def _set_error(self, exc: BaseException) -> None:
@@ -180,6 +180,9 @@ class ThreadedDriver:
                 self.call(lambda d=data: self.conn.receive_data(d))
         except RemoteProtocolError as exc:
             self.log.warning("protocol error from peer: %s", exc)
+            self._set_error(exc)
+        except LocalPolicyError as exc:  # our configuration refused the peer (unknown host key)
+            self.log.warning("refused the peer: %s", exc)
             self._set_error(exc)
         except Exception as exc:  # a bug in the core: keep it visible to the caller
             self.log.exception("internal error in the SSH core")

@@ -45,6 +45,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.resources import work_root
 from harness.scenario import steps as st
 from harness.scenario import tampers as tp
 from harness.scenario.runner import Closed, Context, LocalError, StepFailure
@@ -56,7 +57,7 @@ from harness.ssh.wire import fields as f
 from harness.ssh.wire import messages as m
 from harness.ssh.wire.message import Message
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = work_root()
 FINDINGS = ROOT / "results" / "live-fuzz"  # git-ignored, like campaign corpora
 POINTS = ("version", "kexinit", "kex", "userauth", "channel")
 FAST_KEX = ("curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256")

@@ -18,13 +18,14 @@ from typing import Any
 
 import pytest
 
+from harness.resources import scenarios_dir
 from harness.scenario import seeds
 from harness.scenario.execute import ERROR, FAIL, NA, PASS, XFAIL, XPASS, Result, run_one
 from harness.scenario.expectations import Expectations
 from harness.scenario.model import CLIENT, Scenario, load_scenario_file
 from harness.scenario.pins import Pins
 
-SCENARIO_ROOT = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIO_ROOT = scenarios_dir().resolve()  # the checkout's, the installed wheel's, or $HARNESS_SCENARIOS
 _POOL: Any = None
 _EXPECTATIONS: Expectations | None = None
 
@@ -76,6 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = seeds.base_seed(config.getoption("scenario_seed", None))
         config.option.scenario_seed = seed
         os.environ[seeds.ENV_SEED] = str(seed)
+        _check_scenario_files()
         if _updating(config) and not config.getoption("scenario_report", None):
             os.environ["HARNESS_PIN_RAW"] = tempfile.mkdtemp(prefix="harness-pins-")  # shared with workers
     config.addinivalue_line("markers", "scenario: a scripted scenario against one peer")
@@ -87,6 +89,29 @@ def pytest_configure(config: pytest.Config) -> None:
         from harness.scenario import capture_plugin
 
         config.pluginmanager.register(capture_plugin, "harness-capture")
+
+
+def _check_scenario_files() -> None:
+    """A broken scenario file or expectations manifest is a UsageError naming the file, raised
+    once by the controller: otherwise every xdist worker fails collection with an INTERNALERROR."""
+    import traceback
+
+    from harness.scenario.expectations import ExpectationError
+    from harness.scenario.model import discover
+
+    try:
+        every = discover(SCENARIO_ROOT)
+    except Exception as exc:
+        where = [f"{fr.filename}:{fr.lineno}" for fr in traceback.extract_tb(exc.__traceback__)
+                 if Path(fr.filename).resolve().is_relative_to(SCENARIO_ROOT)]  # fmt: skip
+        if isinstance(exc, SyntaxError) and exc.filename:
+            where = [f"{exc.filename}:{exc.lineno}"]
+        culprit = f" {where[-1]}" if where else ""
+        raise pytest.UsageError(f"bad scenario file{culprit}: {type(exc).__name__}: {exc}") from exc
+    try:
+        expectations().check_ids({v for s in every for v, _ in s.variants()}, {s.id for s in every})
+    except ExpectationError as exc:
+        raise pytest.UsageError(f"bad expectations manifest: {exc}") from exc
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

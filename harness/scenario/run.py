@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-REPORTS = ("matrix.md", "matrix.html", "results.json", "junit.xml")
+from harness.cli_common import UserError, run_child
+from harness.resources import data_root, scenarios_dir
+
+PYTEST_USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR (bad -k, bad scenario file or manifest)
+ROOT = data_root()  # scenarios/ (and pytest's working directory): checkout or installed wheel
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "pytest", *(args.scenarios or [str(ROOT / "scenarios")]), "-p", "no:cacheprovider",
+    argv = [sys.executable, "-m", "pytest", *(args.scenarios or [str(scenarios_dir())]), "-p", "no:cacheprovider",
             "-n", str(args.workers), "--dist", "loadgroup", "-rfEX", "--tb=short",
             f"--scenario-report={out}"]  # fmt: skip (junit.xml comes from the scenario report: short messages)
     for peer in args.peer:
@@ -71,7 +74,14 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.pcap:  # read by harness/capture in every worker; one subdirectory per cell
         env["HARNESS_PCAP_DIR"] = str(Path(args.pcap).resolve())
-    code = subprocess.call(argv, cwd=ROOT, env=env)
-    written = [path for path in REPORTS if (out / path).is_file() and (out / path).stat().st_mtime >= started - 1]
-    print("reports: " + (", ".join(str(out / path) for path in written) if written else f"none written to {out}"))
+    with tempfile.TemporaryFile() as errors:  # pytest's own stderr: a usage error becomes our one line
+        code = run_child(argv, cwd=ROOT, stderr=errors, env=env)  # Ctrl-C/SIGTERM: one SIGINT, pytest stops its peers
+        errors.seek(0)
+        error_text = errors.read().decode("utf-8", "replace")
+    if code == PYTEST_USAGE_ERROR and error_text.strip():
+        raise UserError("run: " + error_text.strip().splitlines()[0].removeprefix("ERROR: "))
+    sys.stderr.write(error_text)
+    reports = [out / name for name in ("matrix.md", "matrix.html", "results.json", "junit.xml")]
+    written = [str(path) for path in reports if path.is_file() and path.stat().st_mtime >= started - 1]
+    print(f"reports: {', '.join(written)}" if written else "reports: none written")
     return code

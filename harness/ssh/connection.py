@@ -22,11 +22,18 @@ from harness.ssh.channels.table import ChannelTable
 from harness.ssh.config import ConnectionConfig
 from harness.ssh.crypto import compression as comp
 from harness.ssh.crypto import protection as prot
-from harness.ssh.errors import DisconnectReason, LocalProtocolError, RemoteProtocolError
+from harness.ssh.errors import (
+    ConnectionLost,
+    DisconnectReason,
+    LocalPolicyError,
+    LocalProtocolError,
+    NotAnSSHServer,
+    RemoteProtocolError,
+)
 from harness.ssh.kex.engine import KexEngine, KexSecrets
 from harness.ssh.limits import MAX_PENDING_GLOBAL_REQUESTS
 from harness.ssh.packet.framing import IDENTITY, PacketReader, PacketWriter
-from harness.ssh.packet.version import VersionReader, make_version_line
+from harness.ssh.packet.version import VersionReader, make_version_line, not_ssh_message
 from harness.ssh.phases import Phase, Role
 from harness.ssh.policy import OPEN_SUCCEEDED, ServerPolicy
 from harness.ssh.wire import messages as m
@@ -143,8 +150,8 @@ class Connection:
                         raise
                     self._observe_violation(payload, exc)
                 self._maybe_rekey()
-        except RemoteProtocolError as exc:
-            if self.config.on_error == "mute":
+        except (RemoteProtocolError, LocalPolicyError) as exc:  # a local policy refusal: DISCONNECT too
+            if self.config.on_error == "mute" and isinstance(exc, RemoteProtocolError):
                 self.phase = Phase.CLOSED  # say nothing and read nothing more: the peer sees silence
                 return
             self._fail(exc)
@@ -152,9 +159,15 @@ class Connection:
 
     def receive_eof(self) -> None:
         if self.phase is not Phase.CLOSED:
+            text = "connection closed by peer without DISCONNECT"
+            error: ConnectionLost = ConnectionLost(text)
+            if self.phase is Phase.VERSION and self.is_client:  # e.g. an HTTP server answered and closed
+                arrived = self.version_reader.arrived()
+                error = NotAnSSHServer(f"{not_ssh_message(arrived)}, then it closed" if arrived else
+                                       "connection closed before the peer sent an identification line")  # fmt: skip
             self.phase = Phase.CLOSED
             reason = DisconnectReason.CONNECTION_LOST
-            self.emit(ev.Disconnected(reason, "connection closed by peer without DISCONNECT", True))
+            self.emit(ev.Disconnected(reason, text, True, error))
 
     def disconnect(self, reason: int = DisconnectReason.BY_APPLICATION, description: str = "bye") -> None:
         if self.phase is Phase.CLOSED:
@@ -518,7 +531,7 @@ class Connection:
             return
         self.emit(ev.ChannelOpenRequested(cid, msg.channel_type, msg))
 
-    def _fail(self, exc: RemoteProtocolError) -> None:
+    def _fail(self, exc: RemoteProtocolError | LocalPolicyError) -> None:
         if self.phase is Phase.CLOSED:
             return
         reason, text = int(exc.reason), str(exc)
