@@ -32,6 +32,7 @@ from harness.ssh.errors import (
     SSHException,
 )
 from harness.ssh.phases import Phase, Role
+from harness.ssh.printable import printable
 from harness.ssh.wire import messages as m
 
 T = TypeVar("T")
@@ -339,6 +340,8 @@ class Transport:
         return self._username
 
     def get_banner(self) -> str | None:
+        """The server's USERAUTH_BANNER as sent, control characters included: pass it through
+        ``harness.ssh.printable.printable`` before showing it on a terminal."""
         return self._banner
 
     def get_remote_server_key(self) -> Any:
@@ -405,9 +408,9 @@ class Transport:
         elif isinstance(event, ev.Disconnected):
             self._disconnect = event
             if event.by_peer:
-                self._log.info("peer disconnected: reason %s: %s", event.reason, event.description)
+                self._log.info("peer disconnected: reason %s: %s", event.reason, printable(event.description))
         elif isinstance(event, ev.DebugReceived):
-            self._log.debug("peer debug message: %s", event.message)
+            self._log.debug("peer debug message: %s", printable(event.message))
 
     def _tick(self) -> None:
         """Reader thread, under the core lock, after a second of silence from the peer."""
@@ -461,7 +464,7 @@ class Transport:
             raise AuthenticationException(f"{method} authentication failed for {username!r}; server allows "
                                           f"{', '.join(event.methods)}")  # fmt: skip
         if isinstance(event, ev.AuthPasswordChangeRequired):
-            raise AuthenticationException(f"server demands a password change: {event.prompt}")
+            raise AuthenticationException(f"server demands a password change: {printable(event.prompt)}")
         raise AuthenticationException(f"unexpected reply during {method} authentication: {event}")
 
     def auth_none(self, username: str) -> list[str]:
