@@ -78,7 +78,8 @@ def test_refused_service_request_has_one_reason_before_and_after_authentication(
     assert before.server.auth.service_accepted and not before.server.auth.authenticated
     after = channel_pair().pair
     assert after.server.auth.authenticated
-    assert _service_refusal(before, service) == _service_refusal(after, service) == DisconnectReason.SERVICE_NOT_AVAILABLE
+    refused = DisconnectReason.SERVICE_NOT_AVAILABLE
+    assert _service_refusal(before, service) == _service_refusal(after, service) == refused
 
 
 # -- 19.7: a violation ends the connection, and nothing that came before it is lost -------------
