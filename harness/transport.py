@@ -35,6 +35,7 @@ from harness.ssh.errors import (
     SSHTimeout,
 )
 from harness.ssh.phases import Phase, Role
+from harness.ssh.printable import printable
 from harness.ssh.wire import messages as m
 
 T = TypeVar("T")
@@ -393,6 +394,8 @@ class Transport:
         return self._username
 
     def get_banner(self) -> str | None:
+        """The server's USERAUTH_BANNER as sent, control characters included: pass it through
+        ``harness.ssh.printable.printable`` before showing it on a terminal."""
         return self._banner
 
     def get_remote_server_key(self) -> Any:
@@ -459,9 +462,9 @@ class Transport:
         elif isinstance(event, ev.Disconnected):
             self._disconnect = event
             if event.by_peer:
-                self._log.info("peer disconnected: reason %s: %s", event.reason, event.description)
+                self._log.info("peer disconnected: reason %s: %s", event.reason, printable(event.description))
         elif isinstance(event, ev.DebugReceived):
-            self._log.debug("peer debug message: %s", event.message)
+            self._log.debug("peer debug message: %s", printable(event.message))
         elif isinstance(event, ev.PeerViolation) and self.on_violation is not None:
             self.on_violation(event)
 
@@ -517,7 +520,7 @@ class Transport:
             raise AuthenticationException(f"{method} authentication failed for {username!r}; server allows "
                                           f"{', '.join(event.methods)}")  # fmt: skip
         if isinstance(event, ev.AuthPasswordChangeRequired):
-            raise AuthenticationException(f"server demands a password change: {event.prompt}")
+            raise AuthenticationException(f"server demands a password change: {printable(event.prompt)}")
         raise AuthenticationException(f"unexpected reply during {method} authentication: {event}")
 
     def auth_none(self, username: str) -> list[str]:

@@ -97,6 +97,10 @@ class ConnectionConfig:
     server_host_keys: list[Any] = field(default_factory=list)
     # Server: group-exchange moduli (harness.ssh.kex.moduli.Moduli); None = the fixed groups.
     moduli: Any = None
+    # Client: sign publickey requests with an RSA key using SHA-1 ("ssh-rsa") when the server's
+    # server-sig-algs lists no rsa-sha2-* (or it sends none, as servers before RFC 8308 did).
+    # Off by default: then rsa-sha2-512 is used, as current OpenSSH and paramiko do.
+    rsa_sha1_signatures: bool = False
     # Server: text sent as USERAUTH_BANNER before the first auth reply (None = no banner).
     auth_banner: str | None = None
     # Security-option categories the application set explicitly (role defaults leave them be).

@@ -31,7 +31,7 @@ from harness.ssh.errors import (
     RemoteProtocolError,
 )
 from harness.ssh.kex.engine import KexEngine, KexSecrets
-from harness.ssh.limits import MAX_PENDING_GLOBAL_REQUESTS
+from harness.ssh.limits import MAX_OUR_PAYLOAD, MAX_PENDING_GLOBAL_REQUESTS
 from harness.ssh.packet.framing import IDENTITY, PacketReader, PacketWriter
 from harness.ssh.packet.version import VersionReader, make_version_line, not_ssh_message
 from harness.ssh.phases import Phase, Role
@@ -255,6 +255,8 @@ class Connection:
     def send_payload(self, payload: bytes, kex: bool = False) -> None:
         if self.phase is Phase.CLOSED:
             raise LocalProtocolError("connection is closed")
+        if len(payload) > MAX_OUR_PAYLOAD:  # RFC 4253 6.1; send_unchecked is the seam past it
+            raise LocalProtocolError(f"payload of {len(payload)} bytes exceeds our limit of {MAX_OUR_PAYLOAD}")
         if not kex and (self.kex.in_progress or self.phase is Phase.VERSION):
             self._deferred.append(payload)  # RFC 4253 7.1: only kex messages until our NEWKEYS
             return
@@ -538,10 +540,9 @@ class Connection:
         if self.config.on_error != "disconnect":
             pass  # "close": end without a word (the driver closes the socket)
         elif self.phase is not Phase.VERSION:
-            try:
-                self._frame(disconnect_payload(reason, text[:200]))
-            except Exception:
-                pass
+            # Nothing is expected to fail here: compressors and sealers take any payload, and the
+            # text is bounded. An exception (a packet observer's or a tamper hook's) is a bug to see.
+            self._frame(disconnect_payload(reason, text[:200]))
         else:
             self._out += b"Protocol mismatch.\r\n"
         self.phase = Phase.CLOSED

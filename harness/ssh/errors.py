@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from harness.ssh.printable import printable
+
 
 class DisconnectReason(IntEnum):
     """SSH_DISCONNECT_* reason codes (RFC 4250 section 4.2.2)."""
@@ -49,7 +51,7 @@ class RemoteProtocolError(SSHException):
     reason: DisconnectReason = DisconnectReason.PROTOCOL_ERROR
 
     def __init__(self, message: str, reason: DisconnectReason | None = None) -> None:
-        super().__init__(message)
+        super().__init__(printable(message))  # messages quote the peer: keep its controls out of logs
         if reason is not None:
             self.reason = reason
 
@@ -114,7 +116,7 @@ class PeerDisconnected(SSHException):
             name = DisconnectReason(reason).name
         except ValueError:
             name = f"reason {reason}"
-        super().__init__(f"peer disconnected ({name}): {description}")
+        super().__init__(f"peer disconnected ({name}): {printable(description)}")
         self.reason = reason
         self.description = description
 
@@ -168,7 +170,7 @@ class ChannelException(SSHException):
     """A channel open was refused; ``code`` is the SSH_OPEN_* reason."""
 
     def __init__(self, code: int, text: str) -> None:
-        super().__init__(f"channel open failed ({code}): {text}")
+        super().__init__(f"channel open failed ({code}): {printable(text)}")
         self.code = code
         self.text = text
 
