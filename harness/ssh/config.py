@@ -118,7 +118,9 @@ class ConnectionConfig:
     # on_error: "disconnect" (queue DISCONNECT with the reason code, the RFC way), "close"
     # (end without a word), "mute" (stop reading and answering; the peer sees silence).
     on_error: str = "disconnect"
-    # unknown_messages: "unimplemented" (RFC 4253 11.4), "ignore", or "violation" (refuse).
+    # unknown_messages: what to do with a message number or channel type we do not know:
+    # "unimplemented" (UNIMPLEMENTED, RFC 4253 11.4; OPEN_FAILURE UNKNOWN_CHANNEL_TYPE, RFC 4254
+    # 5.1), "ignore" (no answer), or "violation" (refuse as a protocol error).
     unknown_messages: str = "unimplemented"
     # Server: answer GLOBAL_REQUESTs (False: UNIMPLEMENTED, as tinysshd does).
     answer_global_requests: bool = True

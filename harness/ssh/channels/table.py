@@ -217,6 +217,10 @@ class ChannelTable:
             raise RemoteProtocolError("CHANNEL_OPEN with maximum packet size 0")
         cfg = self.conn.config
         if msg.channel_type not in KNOWN_CHANNEL_TYPES:
+            if cfg.unknown_messages == "violation":  # the self-check's "closer" reference
+                raise RemoteProtocolError(f"unknown channel type {msg.channel_type!r}")
+            if cfg.unknown_messages == "ignore":  # the self-check's "lenient" reference: no answer
+                return None
             self.conn.send_message(m.ChannelOpenFailure(recipient=msg.sender, reason=OPEN_UNKNOWN_CHANNEL_TYPE,
                                    description=f"unknown channel type {msg.channel_type!r}", language=""))  # fmt: skip
             return None
