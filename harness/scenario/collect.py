@@ -18,8 +18,9 @@ Rules (docs/SCENARIOS.md):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 # Default expectations (manifests and pins) of the built-in scenarios.
@@ -137,3 +138,147 @@ def every_scenario_id_source(roots: Iterable[Path]) -> list[tuple[Path, Path]]:
         for path in scenario_files(root):
             found.append((path, root))
     return found
+
+
+# == the pytest side: options, the user's peers, roots of this session =========================
+
+USER_PEER_OPTIONS = (
+    ("--target", "URL", "a server someone else runs: ssh://user[:password]@host:port (docs/TARGETS.md)"),
+    ("--target-identity", "FILE", "private key for --target (unencrypted OpenSSH or PEM)"),
+    ("--target-known-hosts", "FILE", "known_hosts for --target (default: trust the key seen at the probe)"),
+    ("--target-name", "NAME", "peer id of --target in reports and expectations (default: target)"),
+    ("--client-command", "TEMPLATE", "a client under test: 'mycli -p {port} {user}@{host} {command}'"),
+    ("--client-name", "NAME", "peer id of --client-command (default: client-command)"),
+    ("--peers-file", "FILE", "the user's peers (default: ./peers.toml if present)"),
+    ("--expectations", "DIR", "expectation manifests and pins (default: the repository's scenarios/expectations)"),
+)
+
+
+def add_user_peer_options(group: Any) -> None:
+    for flag, metavar, text in USER_PEER_OPTIONS:
+        try:
+            group.addoption(flag, default=None, metavar=metavar, help=text)
+        except ValueError:  # registered by an earlier copy of the plugin hooks
+            pass
+
+
+def _option(config: Any, flag: str) -> Any:
+    return config.getoption(flag.lstrip("-").replace("-", "_"), None)
+
+
+def builtin_peer_ids() -> list[str]:
+    from harness.peers.registry import docker_peer_ids, sanitizer_peer_ids
+    from harness.scenario.peers import _CLIENTS
+
+    return [*docker_peer_ids(), *sanitizer_peer_ids(), *_CLIENTS]
+
+
+def configure_user_peers(config: Any, expectations_dir: Path) -> Path:
+    """Check the user's peers and paths once (pytest_configure); returns the expectations folder.
+
+    Any problem becomes a pytest.UsageError: one line naming the option or file at fault."""
+    import pytest
+
+    from harness.peers.base import PeerError
+    from harness.peers.user_peers import default_peers_file, load_user_peers
+
+    peers_file = _option(config, "--peers-file")
+    if peers_file is None:
+        found = default_peers_file(Path(str(config.invocation_params.dir)))
+        peers_file = str(found) if found else None
+    try:
+        config._harness_user_peers = load_user_peers(
+            target=_option(config, "--target"), identity=_option(config, "--target-identity"),
+            known_hosts=_option(config, "--target-known-hosts"), name=_option(config, "--target-name"),
+            client_command=_option(config, "--client-command"), client_name=_option(config, "--client-name"),
+            peers_file=peers_file, builtin=builtin_peer_ids())  # fmt: skip
+    except PeerError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    directory = _option(config, "--expectations")
+    if directory is None:
+        return expectations_dir
+    path = Path(directory).resolve()
+    if not path.is_dir():
+        raise pytest.UsageError(f"--expectations {directory}: no such directory")
+    return path
+
+
+def user_peers(config: Any) -> Any:
+    from harness.peers.user_peers import UserPeers
+
+    peers = getattr(config, "_harness_user_peers", None)
+    if peers is None:
+        peers = config._harness_user_peers = UserPeers()
+    return peers
+
+
+def stop_user_peers(config: Any) -> None:
+    peers = getattr(config, "_harness_user_peers", None)
+    if peers is not None:
+        peers.stop_all()
+
+
+def chosen_peers(config: Any, role: str, defaults: Callable[[], list[str]]) -> list[str]:
+    """Peer ids of ``role`` for this session.
+
+    Explicit ids (--peer / --client-peer) and --target / --client-command come first; without
+    them a peers file's peers of that role stand in for ``defaults()`` (the built-in peers), and
+    so does nothing at all when the user described only peers of the other role: testing one
+    client should not start every built-in server too.
+    """
+    peers = user_peers(config)
+    option = "peer" if role == "server" else "client_peer"
+    named = peers.servers if role == "server" else peers.clients
+    explicit = list(config.getoption(option, None) or [])
+    explicit += [n for n, spec in named.items() if spec.origin.startswith("--") and n not in explicit]
+    if explicit:
+        return explicit
+    if named:
+        return list(named)
+    if peers.servers or peers.clients:
+        return []
+    return defaults()
+
+
+def scenario_roots(config: Any) -> list[Path]:
+    """Roots named by this session's path arguments (cached on the config)."""
+    roots = getattr(config, "_harness_scenario_roots", None)
+    if roots is None:
+        base = Path(str(config.invocation_params.dir))
+        roots = config._harness_scenario_roots = roots_for(str(base / a) for a in config.args)
+    return roots
+
+
+def every_scenario(session: Any, expectations_dir: Path) -> list[Any]:
+    """Every scenario of the roots this session collected from (and of the repository when its
+    expectations are in use), to check expectation keys against all ids, not the selection."""
+    from harness.scenario.model import load_scenario_file
+
+    roots = {getattr(item.parent, "scenario_root", None) for item in session.items} - {None}
+    if expectations_dir.resolve() == REPO_EXPECTATIONS:
+        roots.add(REPO_SCENARIOS)
+    return [load_scenario_file(path, root) for path, root in every_scenario_id_source(roots)]
+
+
+_SCENARIO_MODE_OPTIONS = ("peer", "client_peer", "scenario_report", "scenario_seed", "target", "client_command",
+                          "peers_file", "expectations")  # fmt: skip
+
+
+def check_something_collected(session: Any) -> None:
+    """A scenario run that collected nothing because a path holds no scenarios is a usage error.
+
+    Only when the run is clearly a scenario run (a harness option was given): the plugin is
+    installed in other projects too, where an empty folder is pytest's business."""
+    import pytest
+
+    config = session.config
+    if session.items or not any(config.getoption(name, None) for name in _SCENARIO_MODE_OPTIONS):
+        return
+    base = Path(str(config.invocation_params.dir))
+    for arg in config.args:
+        path = base / arg.split("::", 1)[0]
+        if path.exists() and not scenario_files(path):
+            try:
+                check_paths([str(path)])
+            except NoScenariosError as exc:
+                raise pytest.UsageError(str(exc).replace(str(path), arg, 1)) from None

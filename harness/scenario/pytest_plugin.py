@@ -25,6 +25,7 @@ from harness.scenario.model import CLIENT, Scenario, load_scenario_file
 SCENARIO_ROOT = Path(__file__).resolve().parents[2] / "scenarios"
 _POOL: Any = None
 _EXPECTATIONS: Expectations | None = None
+_EXPECTATIONS_DIR = SCENARIO_ROOT / "expectations"  # --expectations DIR replaces it
 
 
 def _add(group: Any, *names: str, **kwargs: Any) -> None:
@@ -59,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
          help="base seed of every scenario's randomness (default: random, printed in the header)")  # fmt: skip
     _add(group, "--scenario-report", default=None, metavar="DIR",
          help="write results.json, matrix.md and matrix.html to DIR")  # fmt: skip
+    from harness.scenario.collect import add_user_peer_options
+
+    add_user_peer_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,6 +71,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.scenario_seed = seed
         os.environ[seeds.ENV_SEED] = str(seed)
     config.addinivalue_line("markers", "scenario: a scripted scenario against one peer")
+    global _EXPECTATIONS, _EXPECTATIONS_DIR
+    from harness.scenario.collect import configure_user_peers
+
+    _EXPECTATIONS, _EXPECTATIONS_DIR = None, configure_user_peers(config, _EXPECTATIONS_DIR)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -84,39 +92,43 @@ def _server_peers(config: pytest.Config) -> list[str]:
     cache = getattr(config, "_scenario_server_peers", None)
     if cache is None:
         from harness.peers.registry import default_peer_ids
+        from harness.scenario.collect import chosen_peers
 
-        cache = config.getoption("peer", None) or default_peer_ids(_launcher(config))
+        cache = chosen_peers(config, "server", lambda: default_peer_ids(_launcher(config)))
         config._scenario_server_peers = cache  # type: ignore[attr-defined]
     return cache
 
 
 def _client_peers(config: pytest.Config) -> list[str]:
+    from harness.scenario.collect import chosen_peers
     from harness.scenario.peers import client_peer_ids
 
-    return config.getoption("client_peer", None) or client_peer_ids()
+    return chosen_peers(config, "client", client_peer_ids)
 
 
 def expectations() -> Expectations:
     global _EXPECTATIONS
     if _EXPECTATIONS is None:
-        _EXPECTATIONS = Expectations.load(SCENARIO_ROOT / "expectations")
+        _EXPECTATIONS = Expectations.load(_EXPECTATIONS_DIR)
     return _EXPECTATIONS
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    try:
-        rel = file_path.resolve().relative_to(SCENARIO_ROOT)
-    except ValueError:
+    from harness.scenario.collect import find_root, scenario_roots
+
+    root = find_root(file_path, scenario_roots(parent.config))  # the repository's scenarios/ or a folder named
+    if root is None:
         return None
-    if file_path.suffix != ".py" or len(rel.parts) != 2 or file_path.name.startswith("_") \
-            or rel.parts[0] == "expectations":  # fmt: skip
-        return None
-    return ScenarioFile.from_parent(parent, path=file_path)
+    node = ScenarioFile.from_parent(parent, path=file_path)
+    node.scenario_root = root
+    return node
 
 
 class ScenarioFile(pytest.File):
+    scenario_root: Path = SCENARIO_ROOT
+
     def collect(self):  # type: ignore[no-untyped-def]
-        scenario = load_scenario_file(self.path, SCENARIO_ROOT)
+        scenario = load_scenario_file(self.path, self.scenario_root)
         peers = _server_peers(self.config) if scenario.role == CLIENT else _client_peers(self.config)
         for variant, params in scenario.variants():
             suffix = variant[len(scenario.id):]  # "" or "[param]"
@@ -137,11 +149,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     order = {"first": 0, "": 1, "last": 2}
     items.sort(key=lambda it: order.get(getattr(it, "position", ""), 1))
     if any(isinstance(it, ScenarioItem) for it in items):
-        from harness.scenario.model import discover
+        from harness.scenario.collect import every_scenario
 
-        every = discover(SCENARIO_ROOT)  # check expectation keys against all scenarios, not the selection
+        every = every_scenario(session, _EXPECTATIONS_DIR)  # check expectation keys against all, not the selection
         known = {variant for s in every for variant, _ in s.variants()}
         expectations().check_ids(known, {s.id for s in every})
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    from harness.scenario.collect import check_something_collected
+
+    check_something_collected(session)
 
 
 class ScenarioFailed(Exception):
@@ -164,26 +182,41 @@ class ScenarioItem(pytest.Item):
         seed = seeds.derive(base, self.variant, self.peer)
         handle = None
         target = None
+        from harness.scenario.collect import user_peers
+
+        user = user_peers(self.config)  # the user's own peers (--target, --client-command, peers.toml)
         if self.scenario.role == CLIENT:
             from harness.peers.base import PeerError
+            from harness.peers.target import needs_control
             from harness.scenario.peers import PeerPool
 
             if _POOL is None:
                 _POOL = PeerPool(_launcher(self.config))
             product = self.peer.split("-")[0]
             options = self.scenario.peer_options(product)
-            if not options and any(r.__class__.__name__ == "PeerOptions" for r in self.scenario.requires):
+            uncontrolled = needs_control(self.scenario) if self.peer in user.servers else None
+            if uncontrolled or (not options and any(r.__class__.__name__ == "PeerOptions"
+                                                    for r in self.scenario.requires)):  # fmt: skip
                 result = Result(self.variant, self.scenario.area, self.peer, NA, seed=base,
-                                reason=f"needs a peer started with special options; none for {product}")
+                                reason=uncontrolled or f"needs a peer started with special options; none for {product}")
                 self._finish(result, base)
                 return
             try:
-                handle = _POOL.get(self.peer, options)
+                handle = user.server_handle(self.peer) if self.peer in user.servers else _POOL.get(self.peer, options)
             except PeerError as exc:
                 result = Result(self.variant, self.scenario.area, self.peer, ERROR, message=str(exc), seed=base)
                 self._finish(result, base)
                 return
             info = handle.info
+        elif self.peer in user.clients:
+            from harness.peers.base import PeerError
+
+            try:
+                info, target = user.client(self.peer)
+            except PeerError as exc:
+                result = Result(self.variant, self.scenario.area, self.peer, ERROR, message=str(exc), seed=base)
+                self._finish(result, base)
+                return
         else:
             from harness.scenario.peers import ClientTarget, client_peer_info
 
@@ -258,6 +291,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _POOL is not None:
         _POOL.stop_all()
         _POOL = None
+    from harness.scenario.collect import stop_user_peers
+
+    stop_user_peers(session.config)
     raw = _raw_dir(session.config)
     if raw is None or hasattr(session.config, "workerinput") or not raw.is_dir():
         return
@@ -284,6 +320,7 @@ __all__ = [
     "ScenarioItem",
     "pytest_addoption",
     "pytest_collect_file",
+    "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_report_header",
