@@ -5,9 +5,8 @@ entry point of an installed package, which `harness run` relies on); registering
 second time would collect every scenario twice, so this file only registers it when missing.
 """
 
-import pytest
-
 import harness.scenario.pytest_plugin as _plugin
+import pytest
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

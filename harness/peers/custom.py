@@ -90,6 +90,7 @@ class CommandClientInfo:
     extra: dict[str, str] = field(default_factory=dict)
     host: str = LOOPBACK
     port: int = 0
+    cwd: str | None = None  # where the command runs (the peers file's folder, or the caller's)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -152,7 +153,7 @@ class CommandClient:
             argv = self.argv(port)
             try:
                 self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                                stderr=subprocess.STDOUT)  # fmt: skip
+                                                stderr=subprocess.STDOUT, cwd=self.info.cwd)  # fmt: skip
             except OSError as exc:
                 raise ClientCommandError(f"{self.info.peer_id}: cannot run {argv[0]!r}: {exc}") from None
             try:

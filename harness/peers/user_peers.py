@@ -38,6 +38,8 @@ DEFAULT_TARGET_NAME = "target"
 DEFAULT_CLIENT_NAME = "client-command"
 # How often a starting server is asked for its KEXINIT until it answers or start_timeout passes.
 POLL_INTERVAL = 0.1
+# Starts of one server that may fail before every later scenario just repeats the first error.
+START_ATTEMPTS = 2
 # How long a stopped server gets between SIGTERM and SIGKILL.
 STOP_GRACE = 5.0
 
@@ -174,6 +176,7 @@ class UserPeers:
     source: Path | None = None
     _handles: dict[str, Any] = field(default_factory=dict)
     _client_infos: dict[str, CommandClientInfo] = field(default_factory=dict)
+    _errors: dict[str, tuple[int, str]] = field(default_factory=dict)
     _tmp: Path | None = None
 
     def _workdir(self, name: str) -> Path:
@@ -190,6 +193,18 @@ class UserPeers:
             return handle
         if handle is not None:
             handle.stop()
+        failures, error = self._errors.get(name, (0, ""))
+        if failures >= START_ATTEMPTS:  # do not pay a start time-out for every scenario
+            raise PeerError(error)
+        try:
+            handle = self._start(name)
+        except PeerError as exc:
+            self._errors[name] = (failures + 1, str(exc))
+            raise
+        self._handles[name] = handle
+        return handle
+
+    def _start(self, name: str) -> Any:
         spec = self.servers[name]
         if spec.kind == "url":
             assert spec.url is not None
@@ -201,7 +216,6 @@ class UserPeers:
             handle = start_command_server(spec, self._workdir(name))
         else:
             handle = start_image_server(spec, self._workdir(name))
-        self._handles[name] = handle
         return handle
 
     def client(self, name: str) -> tuple[CommandClientInfo, CommandClient]:
@@ -209,7 +223,7 @@ class UserPeers:
         info = self._client_infos.get(name)
         if info is None:
             spec = self.clients[name]
-            info = CommandClientInfo(name, spec.tokens)
+            info = CommandClientInfo(name, spec.tokens, cwd=str(spec.base_dir))
             if spec.user:
                 info.username = spec.user
             from harness.peers.target import declared_algorithms

@@ -1,8 +1,10 @@
-"""`harness run`: the default scenario matrix with pytest-xdist, writing every report.
+"""`harness run`: the scenario matrix with pytest-xdist, writing every report.
 
-Runs ``pytest scenarios/ -n N --dist loadgroup`` (one worker owns each peer) with JUnit XML and
-the scenario report (results.json, matrix.md, matrix.html) under ``--out``; pytest's progress
-line is the progress display.
+Runs ``pytest PATH... -n N --dist loadgroup`` (one worker owns each peer) with JUnit XML and the
+scenario report (results.json, matrix.md, matrix.html) under ``--out``; pytest's progress line is
+the progress display. PATH defaults to the repository's scenarios/; any folder of scenario files
+works (docs/TARGETS.md). The user's own peers (``--target``, ``--client-command``, peers.toml)
+are checked here first, so a typo or an unreachable server is one message, not a red matrix.
 """
 
 from __future__ import annotations
@@ -11,26 +13,70 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = "harness.scenario.pytest_plugin"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--peer", action="append", default=[], help="server peer id (repeatable; default: all)")
-    p.add_argument("--client-peer", action="append", default=[], help="client peer for server-role scenarios")
+    p.add_argument("--peer", action="append", default=[],
+                   help="server peer id or a peers.toml server name (repeatable; default: all)")  # fmt: skip
+    p.add_argument("--client-peer", action="append", default=[],
+                   help="client peer (or peers.toml client name) for server-role scenarios")  # fmt: skip
     p.add_argument("--launcher", choices=("docker", "process"))
     p.add_argument("--out", default="results", help="directory for the reports (default results/)")
     p.add_argument("--seed", type=int, help="base seed (default: random, printed)")
     p.add_argument("-n", "--workers", default=str(min(os.cpu_count() or 1, 4)), help="pytest-xdist workers")
     p.add_argument("-k", dest="keyword", help="pytest -k expression to select scenarios")
-    p.add_argument("scenarios", nargs="*", help="scenario files or directories (default: scenarios/)")
+    p.add_argument("scenarios", nargs="*", help="scenario files or folders, anywhere (default: scenarios/)")
+    own = p.add_argument_group("your own peers (docs/TARGETS.md)")
+    own.add_argument("--target", metavar="URL", help="a running server: ssh://user[:password]@host:port")
+    own.add_argument("--identity", metavar="FILE", help="--target: private key to log in with")
+    own.add_argument("--known-hosts", metavar="FILE", help="--target: known_hosts (default: trust the probed key)")
+    own.add_argument("--name", metavar="NAME", help="--target: peer id in reports and expectations (default: target)")
+    own.add_argument("--client-command", metavar="TEMPLATE",
+                     help="a client under test, e.g. 'mycli -p {port} {user}@{host} {command}' "
+                          "(also {key}, {known_hosts})")  # fmt: skip
+    own.add_argument("--client-name", metavar="NAME", help="--client-command: peer id (default: client-command)")
+    own.add_argument("--peers-file", metavar="FILE", help="your peers described in TOML (default: ./peers.toml)")
+    own.add_argument("--expectations", metavar="DIR",
+                     help="expectation manifests and pins (default: the repository's)")
 
 
-def run(args: argparse.Namespace) -> int:
-    out = Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "pytest", *(args.scenarios or [str(ROOT / "scenarios")]), "-p", "no:cacheprovider",
+def _check(args: argparse.Namespace) -> tuple[list[Path], Path | None]:
+    """Scenario paths and the peers file, checked; raises ValueError/PeerError with the message."""
+    from harness.peers.target import describe_server
+    from harness.peers.user_peers import DEFAULT_TARGET_NAME, default_peers_file, load_user_peers
+    from harness.scenario.collect import builtin_peer_ids, check_paths
+
+    paths = check_paths(args.scenarios) if args.scenarios else []
+    peers_file = Path(args.peers_file).resolve() if args.peers_file else default_peers_file()
+    builtin = builtin_peer_ids()
+    peers = load_user_peers(target=args.target, identity=args.identity, known_hosts=args.known_hosts,
+                            name=args.name, client_command=args.client_command, client_name=args.client_name,
+                            peers_file=str(peers_file) if peers_file else None, builtin=builtin)  # fmt: skip
+    for peer in args.peer:
+        if peer not in builtin and peer not in peers.servers:
+            known = ", ".join([*builtin, *peers.servers])
+            raise ValueError(f"--peer {peer}: no such server peer (built-in or in a peers file); known: {known}")
+    used = [*args.peer, *([args.name or DEFAULT_TARGET_NAME] if args.target else [])] or list(peers.servers)
+    with tempfile.TemporaryDirectory(prefix="harness-run-probe-") as tmp:
+        for name in used:  # a server that is not there is one message, not a column of errors
+            spec = peers.servers.get(name)
+            if spec is not None and spec.kind == "url" and spec.url is not None:
+                describe_server(spec.url, name, identity=spec.identity, known_hosts=spec.known_hosts,
+                                capabilities=spec.capabilities, workdir=Path(tmp) / name,
+                                origin=spec.origin)  # fmt: skip
+    if args.expectations and not Path(args.expectations).is_dir():
+        raise ValueError(f"--expectations {args.expectations}: no such directory")
+    return paths, peers_file
+
+
+def pytest_argv(args: argparse.Namespace, paths: list[Path], peers_file: Path | None, out: Path) -> list[str]:
+    argv = [sys.executable, "-m", "pytest", *(str(p) for p in paths or [ROOT / "scenarios"]),
+            "-c", str(ROOT / "pyproject.toml"), "-p", PLUGIN, "-p", "no:cacheprovider",
             "-n", str(args.workers), "--dist", "loadgroup", "-rfEX", "--tb=short",
             f"--junitxml={out / 'junit.xml'}", f"--scenario-report={out}"]  # fmt: skip
     for peer in args.peer:
@@ -43,7 +89,34 @@ def run(args: argparse.Namespace) -> int:
         argv += ["--scenario-seed", str(args.seed)]
     if args.keyword:
         argv += ["-k", args.keyword]
-    print("running: " + " ".join(argv), flush=True)
-    code = subprocess.call(argv, cwd=ROOT)
+    resolved = {"--target-identity": args.identity, "--target-known-hosts": args.known_hosts,
+                "--expectations": args.expectations}  # fmt: skip
+    for flag, value in resolved.items():
+        if value:
+            argv += [flag, str(Path(value).expanduser().resolve())]
+    plain = {"--target": args.target, "--target-name": args.name, "--client-command": args.client_command,
+             "--client-name": args.client_name, "--peers-file": peers_file}  # fmt: skip
+    for flag, value in plain.items():
+        if value:
+            argv += [flag, str(value)]
+    return argv
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.peers.base import PeerError
+
+    try:
+        paths, peers_file = _check(args)
+    except (ValueError, PeerError) as exc:
+        print(f"harness run: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    argv = pytest_argv(args, paths, peers_file, out)
+    shown = [a if not (args.target and a == args.target) else "ssh://***" for a in argv]  # no password in logs
+    print("running: " + " ".join(shown), flush=True)
+    # pytest runs where the caller is (relative paths in a client command or peers.toml work);
+    # -c keeps the repository's pytest settings (timeouts, markers) for any scenario folder.
+    code = subprocess.call(argv)
     print(f"reports: {out / 'matrix.md'}, {out / 'matrix.html'}, {out / 'results.json'}, {out / 'junit.xml'}")
     return code
