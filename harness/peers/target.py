@@ -221,3 +221,37 @@ def needs_control(scenario: Any) -> str | None:
             why = getattr(requirement, "why", "") or "needs a peer started with special options"
             return f"{why}: the harness cannot start or reconfigure a server it does not run"
     return None
+
+
+def _all_steps(steps: Any) -> list[Any]:
+    out = []
+    for step in steps:
+        if isinstance(step, list | tuple):
+            out += _all_steps(step)
+        else:
+            out += [step, *_all_steps(getattr(step, "steps", ()))]
+    return out
+
+
+def client_keys_used(scenario: Any, params: dict[str, Any]) -> set[str]:
+    """Client key names the scenario's public-key steps log in with (Authenticate, AuthAttempt)."""
+    try:
+        steps = _all_steps(scenario.build(params))
+    except Exception:  # a scenario that cannot even build its steps fails later with its own error
+        return set()
+    used = set()
+    for step in steps:
+        method, key = getattr(step, "method", None), getattr(step, "key", None)
+        if isinstance(key, str) and key != "unauthorized" and method in ("publickey", "publickey_query"):
+            used.add(key)
+    return used
+
+
+def missing_credentials(scenario: Any, params: dict[str, Any], keys: Mapping[str, Path]) -> str | None:
+    """Why a user's server cannot play ``scenario`` with the keys it was given, or None."""
+    missing = sorted(client_keys_used(scenario, params) - set(keys))
+    if not missing:
+        return None
+    have = ", ".join(sorted(keys)) or "none"
+    return (f"logs in with the client key {', '.join(missing)}; this peer was given {have} "
+            "(--identity, or identity in peers.toml)")

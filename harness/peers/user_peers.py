@@ -32,7 +32,15 @@ from harness.peers.peers_file import (
     load_peers_file,
 )
 from harness.peers.probe import read_server_kexinit
-from harness.peers.target import ExternalServer, check_peer_name, describe_server, parse_target_url
+from harness.peers.target import (
+    ExternalServer,
+    check_peer_name,
+    describe_server,
+    identity_keys,
+    missing_credentials,
+    needs_control,
+    parse_target_url,
+)
 
 DEFAULT_TARGET_NAME = "target"
 DEFAULT_CLIENT_NAME = "client-command"
@@ -217,6 +225,14 @@ class UserPeers:
         else:
             handle = start_image_server(spec, self._workdir(name))
         return handle
+
+    def not_applicable(self, name: str, scenario: Any, params: dict[str, Any]) -> str | None:
+        """Why the user's server ``name`` cannot play ``scenario`` (known before it is started)."""
+        spec = self.servers[name]
+        reason = needs_control(scenario) if spec.kind == "url" else None
+        if reason is None and spec.kind != "url" and needs_control(scenario):
+            reason = "needs a peer started with special options, which a peers.toml server has no way to take"
+        return reason or missing_credentials(scenario, params, identity_keys(spec.identity))
 
     def client(self, name: str) -> tuple[CommandClientInfo, CommandClient]:
         """The client ``name``'s description (probed once per process) and a fresh driver."""

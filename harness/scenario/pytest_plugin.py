@@ -187,18 +187,18 @@ class ScenarioItem(pytest.Item):
         user = user_peers(self.config)  # the user's own peers (--target, --client-command, peers.toml)
         if self.scenario.role == CLIENT:
             from harness.peers.base import PeerError
-            from harness.peers.target import needs_control
             from harness.scenario.peers import PeerPool
 
             if _POOL is None:
                 _POOL = PeerPool(_launcher(self.config))
             product = self.peer.split("-")[0]
             options = self.scenario.peer_options(product)
-            uncontrolled = needs_control(self.scenario) if self.peer in user.servers else None
-            if uncontrolled or (not options and any(r.__class__.__name__ == "PeerOptions"
+            user_na = user.not_applicable(self.peer, self.scenario, self.params) if self.peer in user.servers \
+                else None  # fmt: skip
+            if user_na or (not options and any(r.__class__.__name__ == "PeerOptions"
                                                     for r in self.scenario.requires)):  # fmt: skip
                 result = Result(self.variant, self.scenario.area, self.peer, NA, seed=base,
-                                reason=uncontrolled or f"needs a peer started with special options; none for {product}")
+                                reason=user_na or f"needs a peer started with special options; none for {product}")
                 self._finish(result, base)
                 return
             try:
