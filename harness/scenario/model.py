@@ -161,6 +161,12 @@ class Scenario:
     peers: Sequence[str] = ()  # restrict to these peer ids/products (empty: every peer of the role)
     # Sanity scenarios run first and last against each peer, so a peer that died is noticed.
     first_and_last: bool = False
+    # The RFC does not say what a peer must do here: the cell has no verdict, only its pinned
+    # outcome (typically the scenario ends with an Observe step).
+    informational: bool = False
+    # Offer strict kex (kex-strict-c/s-v00@openssh.com) on this scenario's connections. Off by
+    # default so that peers' non-strict behaviour is observed; scenarios about strict kex say so.
+    strict_kex: bool = False
     # Set by the loader:
     id: str = ""
     area: str = ""

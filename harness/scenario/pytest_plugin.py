@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from harness.scenario import seeds
 from harness.scenario.execute import ERROR, FAIL, NA, PASS, XFAIL, XPASS, Result, run_one
 from harness.scenario.expectations import Expectations
 from harness.scenario.model import CLIENT, Scenario, load_scenario_file
+from harness.scenario.pins import Pins
 
 SCENARIO_ROOT = Path(__file__).resolve().parents[2] / "scenarios"
 _POOL: Any = None
@@ -60,6 +62,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
          help="base seed of every scenario's randomness (default: random, printed in the header)")  # fmt: skip
     _add(group, "--scenario-report", default=None, metavar="DIR",
          help="write results.json, matrix.md and matrix.html to DIR")  # fmt: skip
+    _add(group, "--update-outcomes", action="store_true", default=False,
+         help="rewrite the pinned outcomes of the cells that ran and print what changed")  # fmt: skip
+    _add(group, "--add-outcomes", action="store_true", default=False,
+         help="add each changed outcome to its pin as an alternative (timing-dependent reactions)")  # fmt: skip
+    _add(group, "--require-pins", action="store_true", default=False,
+         help="a cell without a pinned outcome fails (CI: every cell of the default run is pinned)")  # fmt: skip
     from harness.scenario.collect import add_user_peer_options
 
     add_user_peer_options(group)
@@ -70,11 +78,14 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = seeds.base_seed(config.getoption("scenario_seed", None))
         config.option.scenario_seed = seed
         os.environ[seeds.ENV_SEED] = str(seed)
+        if _updating(config) and not config.getoption("scenario_report", None):
+            os.environ["HARNESS_PIN_RAW"] = tempfile.mkdtemp(prefix="harness-pins-")  # shared with workers
     config.addinivalue_line("markers", "scenario: a scripted scenario against one peer")
     global _EXPECTATIONS, _EXPECTATIONS_DIR
     from harness.scenario.collect import configure_user_peers
 
-    _EXPECTATIONS, _EXPECTATIONS_DIR = None, configure_user_peers(config, _EXPECTATIONS_DIR)
+    global _PINS
+    _EXPECTATIONS, _PINS, _EXPECTATIONS_DIR = None, None, configure_user_peers(config, _EXPECTATIONS_DIR)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -104,6 +115,20 @@ def _client_peers(config: pytest.Config) -> list[str]:
     from harness.scenario.peers import client_peer_ids
 
     return chosen_peers(config, "client", client_peer_ids)
+
+
+_PINS: Pins | None = None
+
+
+def pins() -> Pins:
+    global _PINS
+    if _PINS is None:
+        _PINS = Pins(_EXPECTATIONS_DIR / "pins")
+    return _PINS
+
+
+def _updating(config: pytest.Config) -> bool:
+    return bool(config.getoption("update_outcomes", False) or config.getoption("add_outcomes", False))
 
 
 def expectations() -> Expectations:
@@ -223,9 +248,18 @@ class ScenarioItem(pytest.Item):
             info = client_peer_info(self.peer)
             target = ClientTarget(info)
         exp = expectations().lookup(self.variant, self.scenario.id, self.peer)
-        result = run_one(self.scenario, self.variant, self.params, info, seed, exp, target)
+        pin_file = pins().file(self.peer)
+        result = run_one(self.scenario, self.variant, self.params, info, seed, exp, target,
+                         pinned=pin_file.get(self.variant), pin_source=str(pin_file.path),
+                         updating=_updating(self.config), crash=_crash_probe(handle, target))  # fmt: skip
         if self.position:
             result.scenario = f"{self.variant} ({self.position})"
+            result.position = self.position
+        elif (self.config.getoption("require_pins", False) and not result.pin and result.outcome
+              and result.status not in (NA, ERROR) and not _updating(self.config)):  # fmt: skip
+            result.status, result.verdict = FAIL, ""
+            result.message = (f"no pinned outcome for this cell (now: {result.outcome}); record it "
+                              f"with `harness run --update-outcomes`\n{result.message}").rstrip()  # fmt: skip
         if result.status in (FAIL, ERROR) and handle is not None:
             try:
                 result.peer_log = handle.logs()[-3000:]
@@ -234,12 +268,14 @@ class ScenarioItem(pytest.Item):
         self._finish(result, base)
 
     def _finish(self, result: Result, base: int) -> None:
+        result.role = self.scenario.role
         result.rerun = seeds.rerun_command(self.nodeid, base)
         result.extra["nodeid"] = self.nodeid
         self.result = result
         self.user_properties.append(("scenario_status", result.status))
-        if result.outcome:
-            self.user_properties.append(("outcome", result.outcome))
+        for key in ("outcome", "pin", "verdict", "branch"):
+            if getattr(result, key):
+                self.user_properties.append((key, getattr(result, key)))
         _write_raw(self.config, result)
         if result.status == NA:
             pytest.skip(f"not applicable: {result.reason}")
@@ -265,9 +301,29 @@ class ScenarioItem(pytest.Item):
         return self.path, 0, f"scenario {self.variant} against {self.peer}"
 
 
+def _crash_probe(handle: Any, target: Any) -> Any:
+    """A callable saying how the peer died during the cell (None while it lives)."""
+
+    def probe() -> str | None:
+        report = getattr(target, "report", None)
+        if callable(report):
+            crashed = getattr(report(), "crashed", None)
+            if crashed:
+                return str(crashed)
+        if handle is not None and not getattr(handle, "running", True):
+            return "exited"
+        return None
+
+    return probe
+
+
 def _raw_dir(config: pytest.Config) -> Path | None:
     report = config.getoption("scenario_report", None)
-    return Path(report) / ".raw" if report else None
+    if report:
+        return Path(report) / ".raw"
+    if _updating(config):  # pins are rewritten from the raw results even without a report
+        return Path(os.environ.setdefault("HARNESS_PIN_RAW", tempfile.mkdtemp(prefix="harness-pins-")))
+    return None
 
 
 def _write_raw(config: pytest.Config, result: Result) -> None:
@@ -297,17 +353,30 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     raw = _raw_dir(session.config)
     if raw is None or hasattr(session.config, "workerinput") or not raw.is_dir():
         return
+    from harness.scenario.pins import update
     from harness.scenario.report import write_reports
 
     results = [json.loads(p.read_text()) for p in sorted(raw.glob("*.json"))]
     seed = session.config.getoption("scenario_seed", None)
-    paths = write_reports(results, Path(session.config.getoption("scenario_report")), seed)
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines: list[str] = []
+    if _updating(session.config):
+        changes = update(pins().directory, results, add=bool(session.config.getoption("add_outcomes", False)))
+        lines += [f"pinned outcomes: {len(changes)} change(s) in {pins().directory}", *changes]
+    unpinned = sum(1 for r in results if r.get("outcome") and not r.get("pin") and not r.get("position"))
+    if unpinned and not _updating(session.config):
+        lines.append(f"{unpinned} cell(s) have no pinned outcome (harness run --update-outcomes records them)")
+    if session.config.getoption("scenario_report", None):
+        paths = write_reports(results, Path(session.config.getoption("scenario_report")), seed)
+        lines.append("scenario reports: " + ", ".join(str(p) for p in paths))
     for path in raw.glob("*.json"):
         path.unlink()
     raw.rmdir()
-    tr = session.config.pluginmanager.get_plugin("terminalreporter")
-    if tr is not None:
-        tr.write_line("scenario reports: " + ", ".join(str(p) for p in paths))
+    for line in lines:
+        if tr is not None:
+            tr.write_line(line)
+        else:
+            print(line)
 
 
 __all__ = [

@@ -30,6 +30,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="base seed (default: random, printed)")
     p.add_argument("-n", "--workers", default=str(min(os.cpu_count() or 1, 4)), help="pytest-xdist workers")
     p.add_argument("-k", dest="keyword", help="pytest -k expression to select scenarios")
+    p.add_argument("--update-outcomes", action="store_true",
+                   help="rewrite the pinned outcomes of the cells that ran and print the changes")  # fmt: skip
+    p.add_argument("--add-outcomes", action="store_true",
+                   help="add changed outcomes to their pins as alternatives (timing-dependent reactions)")  # fmt: skip
+    p.add_argument("--require-pins", action="store_true", help="a cell without a pinned outcome fails")
     p.add_argument("scenarios", nargs="*", help="scenario files or folders, anywhere (default: scenarios/)")
     own = p.add_argument_group("your own peers (docs/TARGETS.md)")
     own.add_argument("--target", metavar="URL", help="a running server: ssh://user[:password]@host:port")
@@ -99,6 +104,9 @@ def pytest_argv(args: argparse.Namespace, paths: list[Path], peers_file: Path | 
     for flag, value in plain.items():
         if value:
             argv += [flag, str(value)]
+    for flag in ("update_outcomes", "add_outcomes", "require_pins"):
+        if getattr(args, flag):
+            argv.append("--" + flag.replace("_", "-"))
     return argv
 
 

@@ -51,6 +51,8 @@ def describe_event(e: ev.Event) -> str:
         return f"connection closed ({e.how})"
     if isinstance(e, LocalError):
         return f"our core rejected the peer's input: {type(e.error).__name__}: {e.error}"
+    if isinstance(e, ev.PeerViolation):
+        return f"(our normal core would refuse that with {reason_name(e.reason)}: {e.description})"
     return repr(e)
 
 
@@ -99,16 +101,23 @@ class Context:
         self.vars: dict[str, Any] = {}
         self.transcript = Transcript()
         self.step_label = ""
-        self.outcomes: list[str] = []
+        self.outcomes: list[str] = []  # OneOf branch names taken
+        # What expectations observed the peer do, in the outcome vocabulary (harness.scenario.outcome).
+        self.observations: list[str] = []
+        self.sent_seqs: set[int] = set()  # every packet we sent (UNIMPLEMENTED "seq ours")
+        self.fail_start: int | None = None  # log index where the failing step began waiting
+        self.fail_waited: float | None = None  # how long it waited in silence
         self.stream_tampers: list[tp.Tamper] = []
         self.last_sent_seq: int | None = None
         self.cleanups: list[Callable[[], None]] = []
+        self.strict_kex = False  # offer strict kex on this scenario's connections (Scenario.strict_kex)
 
     # -- set-up ---------------------------------------------------------------------------
 
     def new_connection(self, config: ConnectionConfig, sock: socket.socket, role: Role = Role.CLIENT,
                        policy: Any = None) -> Connection:  # fmt: skip
         config.emit_messages = True
+        config.observe = True  # watch the peer: never let our own refusal stand for its reaction
         conn = Connection(role, self.rng.randbytes, config, policy)
         conn.packet_observer = self._observe
         if sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -130,6 +139,7 @@ class Context:
             text = f"{name} <undecodable {len(payload)} bytes: {exc}> {payload[:32].hex()}"
         if direction == "out":
             self.last_sent_seq = seq
+            self.sent_seqs.add(seq)
         self.transcript.add("<<" if direction == "in" else ">>", f"[seq {seq}] {text}")
 
     def close(self) -> None:
@@ -205,6 +215,8 @@ class Context:
         conn = self.conn
         while (event := conn.next_event()) is not None:
             self.log.append(event)
+            if isinstance(event, ev.PeerViolation):
+                self.transcript.add("!!", describe_event(event))
             if isinstance(event, ev.ChannelData) and not self.vars.get("no_consume"):
                 conn.channels.consumed(event.channel, len(event.data))  # re-grant window as we read
 
@@ -239,6 +251,10 @@ class Context:
         self.flush()
         return True
 
+    @property
+    def stimulus_seqs(self) -> set[int]:
+        return self.sent_seqs
+
     def wait_for(self, predicate: Callable[[ev.Event], bool], timeout: float | None = None,
                  start: int | None = None, stop_on_close: bool = True) -> tuple[int, ev.Event] | None:  # fmt: skip
         """First logged event from ``start`` satisfying ``predicate``, pumping until the deadline."""
@@ -267,8 +283,16 @@ class Context:
     def since(self, index: int) -> list[ev.Event]:
         return self.log[index:]
 
-    def fail(self, expected: str, start: int, extra: str = "") -> StepFailure:
-        arrived = [e for e in self.log[start:] if isinstance(e, ev.MessageReceived | Closed | LocalError)]
+    def observe(self, outcome: str) -> None:
+        """Record what the peer was seen to do (the cell's outcome unless a later one follows)."""
+        self.observations.append(outcome)
+        self.note(f"observed: {outcome}")
+
+    def fail(self, expected: str, start: int, extra: str = "", waited: float | None = None) -> StepFailure:
+        self.fail_start = start
+        self.fail_waited = waited
+        arrived = [e for e in self.log[start:]
+                   if isinstance(e, ev.MessageReceived | Closed | LocalError | ev.PeerViolation)]  # fmt: skip
         got = "; ".join(describe_event(e) for e in arrived[:12]) or "nothing"
         if len(arrived) > 12:
             got += f"; ... {len(arrived) - 12} more"

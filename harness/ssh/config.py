@@ -80,6 +80,11 @@ class ConnectionConfig:
     explicit: set[str] = field(default_factory=set)
     # Emit a MessageReceived event for every incoming message (scenarios, transcripts).
     emit_messages: bool = False
+    # Observer mode (the scenario path): a well-framed message our normal core would refuse
+    # (out of phase, malformed, a kex that cannot be negotiated or verified) is reported as a
+    # PeerViolation event and dropped instead of ending the connection, so the scenario keeps
+    # watching what the *peer* does. Framing and MAC errors still end it: the stream is lost.
+    observe: bool = False
 
     def apply_server_defaults(self) -> None:
         """Switch the lists the application did not set to the server defaults."""

@@ -75,6 +75,7 @@ class Connection:
         self.version_reader = VersionReader(allow_pre_banner=self.is_client)
         self.our_version_line = make_version_line(self.config.software_version)[:-2]
         self.peer_version_line = b""
+        self._sent_version = False  # an identification line went out (start() or send_raw)
         self.writer = PacketWriter(prot.null_sealer(), randbytes)
         self.reader = PacketReader(prot.null_opener())
         self.kex = KexEngine(self)
@@ -101,6 +102,7 @@ class Connection:
         if self.phase is not Phase.VERSION or self._out:
             raise LocalProtocolError("connection already started")
         self._out += self.our_version_line + b"\r\n"
+        self._sent_version = True
         self.kex.start()
 
     def data_to_send(self) -> bytes:
@@ -131,7 +133,12 @@ class Connection:
                     break
                 if self.packet_observer is not None:
                     self.packet_observer("in", self.reader.last_seq, payload)
-                self._dispatch(payload)
+                try:
+                    self._dispatch(payload)
+                except RemoteProtocolError as exc:
+                    if not self.config.observe:
+                        raise
+                    self._observe_violation(payload, exc)
                 self._maybe_rekey()
         except RemoteProtocolError as exc:
             self._fail(exc)
@@ -160,8 +167,22 @@ class Connection:
         self._frame(raw)
 
     def send_raw(self, data: bytes) -> None:
-        """Put bytes on the wire as they are (identification-line games, garbage)."""
+        """Put bytes on the wire as they are (identification-line games, garbage).
+
+        Before our KEXINIT, the first line starting with ``SSH-`` that goes out this way becomes
+        the identification line the exchange hash covers: the hash must hold what was really
+        sent, or our own signature check would fail and look like the peer's refusal."""
+        if not self._sent_version and self.kex.our_kexinit is None:
+            for line in bytes(data).split(b"\n")[:-1]:
+                if line.startswith(b"SSH-"):
+                    self.our_version_line = line[:-1] if line.endswith(b"\r") else line
+                    self._sent_version = True
+                    break
         self._out += data
+
+    def _observe_violation(self, payload: bytes, exc: RemoteProtocolError) -> None:
+        """Observer mode: report what a normal connection would refuse, drop it, keep going."""
+        self.emit(ev.PeerViolation(payload[0] if payload else -1, self.reader.last_seq, int(exc.reason), str(exc)))
 
     # == used by the protocol modules =====================================================
 

@@ -185,6 +185,18 @@ class UnimplementedReceived(Event):
 
 
 @dataclass(frozen=True)
+class PeerViolation(Event):
+    """Observer mode: the peer sent something our normal core refuses; it was dropped, not fatal.
+
+    ``reason`` is the DISCONNECT code a normal connection would have sent for it."""
+
+    message_id: int
+    seq: int
+    reason: int
+    description: str
+
+
+@dataclass(frozen=True)
 class Disconnected(Event):
     """The connection is over: by the peer's DISCONNECT, ours, or the stream ending."""
 
