@@ -17,18 +17,23 @@ def _interop(args: argparse.Namespace) -> int:
     from harness.matrix import run_matrix
     from harness.peers.base import PeerError
     from harness.peers.registry import default_launcher, default_peer_ids
+    from harness.peers.user_peers import chosen_server_ids, probe_targets, user_peers_from_args
+    from harness.scenario.collect import builtin_peer_ids
 
     try:
+        user, _ = user_peers_from_args(args, builtin_peer_ids())  # --target, --peers-file (docs/TARGETS.md)
+        peers = chosen_server_ids(args, user)
+        probe_targets(user, peers)
         launcher = args.launcher or default_launcher()
     except PeerError as exc:
         print(f"harness interop: {exc}", file=sys.stderr)
         return 2
-    peers = args.peer or default_peer_ids(launcher)
+    peers = peers or default_peer_ids(launcher)
     if not peers:
         print(f"harness interop: no peers available with the {launcher} launcher", file=sys.stderr)
         return 2
     started = time.monotonic()
-    cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk)
+    cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk, user_peers=user)
     fails = sum(c.result == "FAIL" for c in cells)
     passes = sum(c.result == "pass" for c in cells)
     print(f"\n{passes} pass, {fails} FAIL, {len(cells) - passes - fails} n/a across {len(peers)} peer(s) "
@@ -179,10 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness", description="SSH interoperability test harness")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("interop", help="the conformance matrix: our client against every server peer")
-    p.add_argument("--peer", action="append", help="peer id (repeatable; default: all; see `harness peers list`)")
+    p.add_argument("--peer", action="append", default=[],
+                   help="peer id or peers.toml server (repeatable; default: all; `harness peers list`)")  # fmt: skip
     p.add_argument("--launcher", choices=("docker", "process"), help="default: docker if an engine answers")
     p.add_argument("--out", default="results", help="directory for interop.md and interop.json")
     p.add_argument("--no-bulk", action="store_true", help="skip the 64 MiB transfers")
+    from harness.peers.user_peers import add_user_peer_arguments
+
+    add_user_peer_arguments(p, clients=False)
     p.set_defaults(func=_interop)
     p = sub.add_parser("peers", help="list, build, start or clean up the real peers")
     p.add_argument("action", choices=("list", "build", "start", "stop"))

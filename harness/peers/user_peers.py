@@ -12,6 +12,7 @@ given by URL run elsewhere and are only probed. Either way the handle has ``info
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -294,3 +295,45 @@ def load_user_peers(*, target: str | None = None, identity: str | None = None, k
         peers.clients[cname] = ClientSpec(cname, parse_template(client_command), "--client-command",
                                           base_dir=Path.cwd())  # fmt: skip
     return peers
+
+
+def add_user_peer_arguments(p: argparse.ArgumentParser, clients: bool = True) -> None:
+    """The command-line options that describe the user's own peers (harness run, harness interop)."""
+    own = p.add_argument_group("your own peers (docs/TARGETS.md)")
+    own.add_argument("--target", metavar="URL", help="a running server: ssh://user[:password]@host:port")
+    own.add_argument("--identity", metavar="FILE", help="--target: private key to log in with")
+    own.add_argument("--known-hosts", metavar="FILE", help="--target: known_hosts (default: trust the probed key)")
+    own.add_argument("--name", metavar="NAME", help="--target: peer id in reports and expectations (default: target)")
+    if clients:
+        own.add_argument("--client-command", metavar="TEMPLATE",
+                         help="a client under test, e.g. 'mycli -p {port} {user}@{host} {command}' "
+                              "(also {key}, {known_hosts})")  # fmt: skip
+        own.add_argument("--client-name", metavar="NAME", help="--client-command: peer id (default: client-command)")
+    own.add_argument("--peers-file", metavar="FILE", help="your peers described in TOML (default: ./peers.toml)")
+
+
+def user_peers_from_args(args: argparse.Namespace, builtin: Sequence[str]) -> tuple[UserPeers, Path | None]:
+    """The user's peers named on a command line (see add_user_peer_arguments) and the peers file used."""
+    peers_file = Path(args.peers_file).resolve() if args.peers_file else default_peers_file()
+    peers = load_user_peers(target=args.target, identity=args.identity, known_hosts=args.known_hosts,
+                            name=args.name, client_command=getattr(args, "client_command", None),
+                            client_name=getattr(args, "client_name", None),
+                            peers_file=str(peers_file) if peers_file else None, builtin=builtin)  # fmt: skip
+    return peers, peers_file
+
+
+def chosen_server_ids(args: argparse.Namespace, peers: UserPeers) -> list[str]:
+    """Servers a command line asked for: --peer ids and --target, else a peers file's; [] = the defaults."""
+    explicit = [*args.peer, *([args.name or DEFAULT_TARGET_NAME] if args.target else [])]
+    return explicit or list(peers.servers)
+
+
+def probe_targets(peers: UserPeers, names: Sequence[str]) -> None:
+    """Probe the chosen servers given by URL once: one clear error before a whole run fails."""
+    with tempfile.TemporaryDirectory(prefix="harness-probe-") as tmp:
+        for name in names:
+            spec = peers.servers.get(name)
+            if spec is not None and spec.kind == "url" and spec.url is not None:
+                describe_server(spec.url, name, identity=spec.identity, known_hosts=spec.known_hosts,
+                                capabilities=spec.capabilities, workdir=Path(tmp) / name,
+                                origin=spec.origin)  # fmt: skip

@@ -13,7 +13,6 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,44 +35,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="add changed outcomes to their pins as alternatives (timing-dependent reactions)")  # fmt: skip
     p.add_argument("--require-pins", action="store_true", help="a cell without a pinned outcome fails")
     p.add_argument("scenarios", nargs="*", help="scenario files or folders, anywhere (default: scenarios/)")
-    own = p.add_argument_group("your own peers (docs/TARGETS.md)")
-    own.add_argument("--target", metavar="URL", help="a running server: ssh://user[:password]@host:port")
-    own.add_argument("--identity", metavar="FILE", help="--target: private key to log in with")
-    own.add_argument("--known-hosts", metavar="FILE", help="--target: known_hosts (default: trust the probed key)")
-    own.add_argument("--name", metavar="NAME", help="--target: peer id in reports and expectations (default: target)")
-    own.add_argument("--client-command", metavar="TEMPLATE",
-                     help="a client under test, e.g. 'mycli -p {port} {user}@{host} {command}' "
-                          "(also {key}, {known_hosts})")  # fmt: skip
-    own.add_argument("--client-name", metavar="NAME", help="--client-command: peer id (default: client-command)")
-    own.add_argument("--peers-file", metavar="FILE", help="your peers described in TOML (default: ./peers.toml)")
-    own.add_argument("--expectations", metavar="DIR",
-                     help="expectation manifests and pins (default: the repository's)")
+    from harness.peers.user_peers import add_user_peer_arguments
+
+    add_user_peer_arguments(p)
+    p.add_argument("--expectations", metavar="DIR",
+                   help="expectation manifests and pins (default: the repository's)")
 
 
 def _check(args: argparse.Namespace) -> tuple[list[Path], Path | None]:
     """Scenario paths and the peers file, checked; raises ValueError/PeerError with the message."""
-    from harness.peers.target import describe_server
-    from harness.peers.user_peers import DEFAULT_TARGET_NAME, default_peers_file, load_user_peers
+    from harness.peers.user_peers import chosen_server_ids, probe_targets, user_peers_from_args
     from harness.scenario.collect import builtin_peer_ids, check_paths
 
     paths = check_paths(args.scenarios) if args.scenarios else []
-    peers_file = Path(args.peers_file).resolve() if args.peers_file else default_peers_file()
     builtin = builtin_peer_ids()
-    peers = load_user_peers(target=args.target, identity=args.identity, known_hosts=args.known_hosts,
-                            name=args.name, client_command=args.client_command, client_name=args.client_name,
-                            peers_file=str(peers_file) if peers_file else None, builtin=builtin)  # fmt: skip
+    peers, peers_file = user_peers_from_args(args, builtin)
     for peer in args.peer:
         if peer not in builtin and peer not in peers.servers:
             known = ", ".join([*builtin, *peers.servers])
             raise ValueError(f"--peer {peer}: no such server peer (built-in or in a peers file); known: {known}")
-    used = [*args.peer, *([args.name or DEFAULT_TARGET_NAME] if args.target else [])] or list(peers.servers)
-    with tempfile.TemporaryDirectory(prefix="harness-run-probe-") as tmp:
-        for name in used:  # a server that is not there is one message, not a column of errors
-            spec = peers.servers.get(name)
-            if spec is not None and spec.kind == "url" and spec.url is not None:
-                describe_server(spec.url, name, identity=spec.identity, known_hosts=spec.known_hosts,
-                                capabilities=spec.capabilities, workdir=Path(tmp) / name,
-                                origin=spec.origin)  # fmt: skip
+    for peer in args.client_peer:
+        if peer not in builtin and peer not in peers.clients:
+            raise ValueError(f"--client-peer {peer}: no such client peer (built-in, --client-command or a peers "
+                             "file's [client.NAME])")  # fmt: skip
+    probe_targets(peers, chosen_server_ids(args, peers))
     if args.expectations and not Path(args.expectations).is_dir():
         raise ValueError(f"--expectations {args.expectations}: no such directory")
     return paths, peers_file
