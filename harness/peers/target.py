@@ -127,6 +127,30 @@ def ask_auth_methods(host: str, port: int, user: str, timeout: float = PROBE_TIM
         transport.close()
 
 
+def learn_host_keys(host: str, port: int, offered: Sequence[str], timeout: float = PROBE_TIMEOUT) -> list[Any]:
+    """The server's host keys, one handshake per offered host key algorithm we implement.
+
+    Trust on first use for a server given without known_hosts: the interop matrix forces each
+    host key algorithm, so known_hosts must hold every key, not only the one a default
+    handshake picks. Algorithms our client cannot use (or that fail) are skipped.
+    """
+    from harness.transport import Transport
+
+    keys: dict[bytes, Any] = {}
+    for algorithm in offered:
+        transport = Transport((host, port), timeout=timeout)
+        try:
+            transport.get_security_options().key_types = (algorithm,)
+            transport.start_client(timeout=timeout)
+            key = transport.get_remote_server_key()
+            keys.setdefault(key.asbytes(), key)
+        except Exception:  # an algorithm we do not implement, or one the server only pretends to offer
+            continue
+        finally:
+            transport.close()
+    return list(keys.values())
+
+
 def _auth_methods(url: TargetUrl, have_key: bool, probed: Sequence[str] | None,
                   declared: Sequence[str] | None) -> tuple[str, ...]:  # fmt: skip
     """Methods scenarios may use: offered (probed, else declared) and backed by a credential."""
@@ -174,13 +198,12 @@ def describe_server(url: TargetUrl, name: str, *, identity: Path | None = None, 
         notes.append(f"could not ask for the authentication methods ({type(exc).__name__}: {exc})")
     if known_hosts is None:
         known_hosts = workdir / "known_hosts"
-        if host_key is not None:
-            host = url.host if url.port == DEFAULT_SSH_PORT else f"[{url.host}]:{url.port}"
-            known_hosts.write_text(f"{host} {host_key.get_name()} {host_key.get_base64()}\n")
-            notes.append(f"trusted the host key seen at the probe: {host_key.get_name()} "
-                         f"{host_key.fingerprint_sha256()} (give --known-hosts to check it instead)")  # fmt: skip
-        else:
-            known_hosts.write_text("")
+        host = url.host if url.port == DEFAULT_SSH_PORT else f"[{url.host}]:{url.port}"
+        seen = learn_host_keys(url.host, url.port, algorithms.get("host_key", ()), timeout) if host_key else []
+        known_hosts.write_text("".join(f"{host} {k.get_name()} {k.get_base64()}\n" for k in seen))
+        for key in seen:
+            notes.append(f"trusted the host key seen at the probe: {key.get_name()} {key.fingerprint_sha256()} "
+                         "(give --known-hosts to check it instead)")  # fmt: skip
     methods = _auth_methods(url, bool(keys), probed, capabilities.get("auth_methods"))
     extra = {"auth_methods": ",".join(methods), "external": "1"}
     if "subsystems" in capabilities:
