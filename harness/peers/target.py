@@ -14,6 +14,7 @@ that probe is written to a known_hosts file of the run (trust on first use, said
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 import urllib.parse
@@ -49,6 +50,12 @@ ALGORITHM_CAPABILITIES = {
     "mac": ("mac_c2s", "mac_s2c"),
     "compression": ("compression_c2s", "compression_s2c"),
 }
+
+
+# Our client's log while probing: it accepts the host key unchecked on purpose (trust on first
+# use is what the probe is for), so its "accepting host key without verification" warning is noise.
+PROBE_LOG = "harness.peers.target.probe"
+logging.getLogger(PROBE_LOG).setLevel(logging.ERROR)
 
 
 class TargetError(PeerError):
@@ -119,6 +126,7 @@ def ask_auth_methods(host: str, port: int, user: str, timeout: float = PROBE_TIM
     from harness.transport import Transport
 
     transport = Transport((host, port), timeout=timeout)
+    transport.set_log_channel(PROBE_LOG)
     try:
         transport.start_client(timeout=timeout)
         methods = transport.auth_none(user)
@@ -139,6 +147,7 @@ def learn_host_keys(host: str, port: int, offered: Sequence[str], timeout: float
     keys: dict[bytes, Any] = {}
     for algorithm in offered:
         transport = Transport((host, port), timeout=timeout)
+        transport.set_log_channel(PROBE_LOG)
         try:
             transport.get_security_options().key_types = (algorithm,)
             transport.start_client(timeout=timeout)
