@@ -166,11 +166,21 @@ def _option(config: Any, flag: str) -> Any:
     return config.getoption(flag.lstrip("-").replace("-", "_"), None)
 
 
-def builtin_peer_ids() -> list[str]:
+def builtin_server_ids() -> list[str]:
     from harness.peers.registry import docker_peer_ids, sanitizer_peer_ids
+
+    return [*docker_peer_ids(), *sanitizer_peer_ids()]
+
+
+def builtin_client_ids() -> list[str]:
     from harness.scenario.peers import _CLIENTS
 
-    return [*docker_peer_ids(), *sanitizer_peer_ids(), *_CLIENTS]
+    return list(_CLIENTS)
+
+
+def builtin_peer_ids() -> list[str]:
+    """Every built-in id, server or client (a user's peer may not take one of these names)."""
+    return [*builtin_server_ids(), *builtin_client_ids()]
 
 
 def configure_user_peers(config: Any, expectations_dir: Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -45,17 +46,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check(args: argparse.Namespace) -> tuple[list[Path], Path | None]:
     """Scenario paths and the peers file, checked; raises ValueError/PeerError with the message."""
     from harness.peers.user_peers import chosen_server_ids, probe_targets, user_peers_from_args
-    from harness.scenario.collect import builtin_peer_ids, check_paths
+    from harness.scenario.collect import builtin_client_ids, builtin_peer_ids, builtin_server_ids, check_paths
 
     paths = check_paths(args.scenarios) if args.scenarios else []
     builtin = builtin_peer_ids()
     peers, peers_file = user_peers_from_args(args, builtin)
     for peer in args.peer:
-        if peer not in builtin and peer not in peers.servers:
-            known = ", ".join([*builtin, *peers.servers])
+        if peer not in builtin_server_ids() and peer not in peers.servers:
+            known = ", ".join([*builtin_server_ids(), *peers.servers])
             raise ValueError(f"--peer {peer}: no such server peer (built-in or in a peers file); known: {known}")
     for peer in args.client_peer:
-        if peer not in builtin and peer not in peers.clients:
+        if peer not in builtin_client_ids() and peer not in peers.clients:
             raise ValueError(f"--client-peer {peer}: no such client peer (built-in, --client-command or a peers "
                              "file's [client.NAME])")  # fmt: skip
     probe_targets(peers, chosen_server_ids(args, peers))
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     argv = pytest_argv(args, paths, peers_file, out)
     shown = [a if not (args.target and a == args.target) else "ssh://***" for a in argv]  # no password in logs
-    print("running: " + " ".join(shown), flush=True)
+    print("running: " + shlex.join(shown), flush=True)
     # pytest runs where the caller is (relative paths in a client command or peers.toml work);
     # -c keeps the repository's pytest settings (timeouts, markers) for any scenario folder.
     code = subprocess.call(argv)
