@@ -259,13 +259,14 @@ def scenario_roots(config: Any) -> list[Path]:
     return roots
 
 
-def every_scenario(session: Any, expectations_dir: Path) -> list[Any]:
-    """Every scenario of the roots this session collected from (and of the repository when its
-    expectations are in use), to check expectation keys against all ids, not the selection."""
+def every_scenario(session: Any) -> list[Any]:
+    """Every scenario of the roots this session collected from and of the repository, to check
+    expectation keys against all ids, not the selection (one manifest of a user's peer may list
+    built-in scenarios and the project's own)."""
     from harness.scenario.model import load_scenario_file
 
     roots = {getattr(item.parent, "scenario_root", None) for item in session.items} - {None}
-    if expectations_dir.resolve() == REPO_EXPECTATIONS:
+    if REPO_SCENARIOS.is_dir():
         roots.add(REPO_SCENARIOS)
     return [load_scenario_file(path, root) for path, root in every_scenario_id_source(roots)]
 

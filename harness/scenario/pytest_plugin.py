@@ -176,7 +176,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if any(isinstance(it, ScenarioItem) for it in items):
         from harness.scenario.collect import every_scenario
 
-        every = every_scenario(session, _EXPECTATIONS_DIR)  # check expectation keys against all, not the selection
+        every = every_scenario(session)  # check expectation keys against all scenarios, not the selection
         known = {variant for s in every for variant, _ in s.variants()}
         expectations().check_ids(known, {s.id for s in every})
 
