@@ -107,8 +107,13 @@ class KexMarker(Requirement):
     """The peer's kex list carries an extension marker (ext-info-s, kex-strict-s-v00@openssh.com)."""
 
     marker: str
+    # Only for variants whose parameter ``param`` is true (e.g. the strict variant of a scenario
+    # with strict and non-strict variants); None: always.
+    param: str | None = None
 
     def check(self, info: Any, params: dict[str, Any]) -> str | None:
+        if self.param is not None and not params.get(self.param):
+            return None
         if self.marker not in info.algorithms.get("kex", ()):
             return f"{info.peer_id} does not announce {self.marker}"
         return None

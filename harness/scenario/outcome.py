@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.scenario.runner import Closed, Context, LocalError, reason_name
+from harness.scenario.runner import Closed, Context, LocalError, TextLine, reason_name
 from harness.ssh import events as ev
 from harness.ssh.wire import messages as m
 
@@ -70,8 +70,10 @@ def reaction(ctx: Context, event: ev.Event) -> str | None:
         if event.how.startswith("reset"):
             return RESET
         return TEXT_LINE if _peer_wrote_text_only(ctx) else CLOSED
+    if isinstance(event, TextLine):
+        return TEXT_LINE
     if isinstance(event, ev.PeerViolation):
-        return None  # its MessageReceived (logged just before) is the reaction
+        return f"reply {m.message_name(event.message_id)}"  # a reply our normal core would refuse
     if isinstance(event, LocalError):
         return None
     if not isinstance(event, ev.MessageReceived):
@@ -84,11 +86,15 @@ def reaction(ctx: Context, event: ev.Event) -> str | None:
         return f"UNIMPLEMENTED (seq {'ours' if msg.seq in ours else 'other'})"
     if isinstance(msg, _NOT_A_REACTION):
         return None
+    if isinstance(msg, m.KexInit) and ctx.conn is not None and ctx.conn.kex.count == 0:
+        return None  # the peer's own first KEXINIT goes out unprompted: not a reaction
     return f"reply {msg.NAME}"
 
 
 def _peer_wrote_text_only(ctx: Context) -> bool:
-    """The peer never sent an identification line but did write text lines before closing."""
+    """The peer wrote text lines instead of SSH (before or after its identification line)."""
+    if any(isinstance(e, TextLine) for e in ctx.log):
+        return True
     conn = ctx.conn
     if conn is None or conn.peer_version_line:
         return False

@@ -10,6 +10,7 @@ is decoded into a transcript that failure messages carry.
 from __future__ import annotations
 
 import random
+import re
 import select
 import socket
 import time
@@ -38,10 +39,28 @@ class Closed(ev.Event):
 
 
 @dataclass
+class TextLine(ev.Event):
+    """Pseudo-event: the peer wrote text lines where SSH packets belong (e.g. OpenSSH's
+    "Invalid SSH identification string." after its own version line) and our reader could not
+    frame them; the text is the peer's reaction, not an error of ours."""
+
+    text: str = ""
+
+
+@dataclass
 class LocalError(ev.Event):
     """Pseudo-event: our core refused what the peer sent (RemoteProtocolError)."""
 
     error: Exception = field(default_factory=Exception)
+
+
+_TEXT = re.compile(rb"[\t\r\n\x20-\x7e]{6,}\n\Z")
+
+
+def _trailing_text(data: bytes) -> str | None:
+    """The text lines that end ``data`` (a peer writing a message instead of packets), if any."""
+    found = _TEXT.search(data)
+    return found.group().decode("ascii").strip() if found else None
 
 
 def describe_event(e: ev.Event) -> str:
@@ -49,6 +68,8 @@ def describe_event(e: ev.Event) -> str:
         return f"{e.message!r} [seq {e.seq}]"
     if isinstance(e, Closed):
         return f"connection closed ({e.how})"
+    if isinstance(e, TextLine):
+        return f"text line {e.text!r}"
     if isinstance(e, LocalError):
         return f"our core rejected the peer's input: {type(e.error).__name__}: {e.error}"
     if isinstance(e, ev.PeerViolation):
@@ -105,6 +126,7 @@ class Context:
         # What expectations observed the peer do, in the outcome vocabulary (harness.scenario.outcome).
         self.observations: list[str] = []
         self.sent_seqs: set[int] = set()  # every packet we sent (UNIMPLEMENTED "seq ours")
+        self.stimulus_seq: int | None = None  # the packet of the scenario's last Send (SentSeq())
         self.fail_start: int | None = None  # log index where the failing step began waiting
         self.fail_waited: float | None = None  # how long it waited in silence
         self.stream_tampers: list[tp.Tamper] = []
@@ -242,8 +264,13 @@ class Context:
         try:
             self.conn.receive_data(data)
         except RemoteProtocolError as exc:
-            self.log.append(LocalError(exc))
-            self.transcript.add("!!", f"our core rejected the peer's input: {type(exc).__name__}: {exc}")
+            text = _trailing_text(data)
+            if text is not None and self.conn.peer_version_line:
+                self.log.append(TextLine(text))
+                self.transcript.add("<<", f"text instead of a packet: {text!r}")
+            else:
+                self.log.append(LocalError(exc))
+                self.transcript.add("!!", f"our core rejected the peer's input: {type(exc).__name__}: {exc}")
         except SSHException as exc:  # e.g. host key verification: still the peer's doing
             self.log.append(LocalError(exc))
             self.transcript.add("!!", f"{type(exc).__name__}: {exc}")
@@ -291,8 +318,8 @@ class Context:
     def fail(self, expected: str, start: int, extra: str = "", waited: float | None = None) -> StepFailure:
         self.fail_start = start
         self.fail_waited = waited
-        arrived = [e for e in self.log[start:]
-                   if isinstance(e, ev.MessageReceived | Closed | LocalError | ev.PeerViolation)]  # fmt: skip
+        shown = (ev.MessageReceived, Closed, LocalError, ev.PeerViolation, TextLine)
+        arrived = [e for e in self.log[start:] if isinstance(e, shown)]
         got = "; ".join(describe_event(e) for e in arrived[:12]) or "nothing"
         if len(arrived) > 12:
             got += f"; ... {len(arrived) - 12} more"

@@ -181,8 +181,20 @@ class Connection:
         self._out += data
 
     def _observe_violation(self, payload: bytes, exc: RemoteProtocolError) -> None:
-        """Observer mode: report what a normal connection would refuse, drop it, keep going."""
-        self.emit(ev.PeerViolation(payload[0] if payload else -1, self.reader.last_seq, int(exc.reason), str(exc)))
+        """Observer mode: report what a normal connection would refuse, drop it, keep going.
+
+        A message refused before decoding (by the phase table) is still decoded and reported as
+        received where it can be, so a scenario can expect the reply itself."""
+        seq = self.reader.last_seq
+        last = self._events[-1] if self._events else None
+        if payload and not (isinstance(last, ev.MessageReceived) and last.seq == seq):
+            try:
+                msg = m.decode_message(payload, self.kex.context, self.auth.context)
+            except RemoteProtocolError:
+                pass  # malformed as well: the violation event says what it was
+            else:
+                self.emit(ev.MessageReceived(msg, seq))
+        self.emit(ev.PeerViolation(payload[0] if payload else -1, seq, int(exc.reason), str(exc)))
 
     # == used by the protocol modules =====================================================
 
