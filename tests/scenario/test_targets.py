@@ -203,3 +203,26 @@ def test_a_peers_file_server_is_started_from_its_command(tmp_path: Path) -> None
     run = harness("run", "-n", "0", "--out", str(out), cwd=tmp_path)
     assert run.returncode == 2
     assert f"{tmp_path / 'peers.toml'}: [server.mysshd]: user is required" in run.stderr
+
+
+def test_a_peers_file_server_from_an_image_is_started_probed_and_removed(tmp_path: Path) -> None:
+    """A container image as the user's server: host networking, HARNESS_PORT, removed on stop."""
+    import docker
+
+    from harness.peers.peers_file import parse_peers_file
+    from harness.peers.user_peers import UserPeers
+
+    text = ('[server.imgssh]\nimage = "harness-peer/openssh:bookworm"\nuser = "sshharness"\n'
+            'password = "harness-Test-pw-4711"\nstart_timeout = 60\n')  # fmt: skip
+    peers = UserPeers(servers=parse_peers_file(text, tmp_path / "peers.toml").servers)
+    handle = peers.server_handle("imgssh")
+    name = f"harness-user-imgssh-{handle.info.port}"
+    try:
+        assert handle.running and handle.info.banner.startswith("SSH-2.0-OpenSSH_9.2")
+        assert "curve25519-sha256" in handle.info.algorithms["kex"]
+        assert handle.info.extra["auth_methods"] == "password,keyboard-interactive"  # probed, with a password only
+        assert docker.from_env().containers.get(name).status == "running"
+    finally:
+        peers.stop_all()
+    with pytest.raises(docker.errors.NotFound):
+        docker.from_env().containers.get(name)
