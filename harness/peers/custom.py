@@ -139,7 +139,7 @@ class CommandClient:
 
         self.ctx = ctx
         ctx.cleanups.append(self.cleanup)
-        sock = self._connect_client(min(ctx.timeout + 5, self.connect_timeout + ctx.timeout))
+        sock = self._connect_client(self.connect_timeout)
         sock.settimeout(None)
         return sock, ServerPolicy()
 

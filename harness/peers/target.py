@@ -19,7 +19,7 @@ import re
 import tempfile
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -230,7 +230,6 @@ class ExternalServer:
     """Handle of a server the harness did not start: it is never restarted, killed or stopped."""
 
     info: PeerInfo
-    stop_hooks: list[Any] = field(default_factory=list)
 
     @property
     def running(self) -> bool:
@@ -241,9 +240,7 @@ class ExternalServer:
         return note + "(no server log: the server runs outside the harness; look at its own log)\n"
 
     def stop(self) -> None:
-        for hook in self.stop_hooks:
-            hook()
-        self.stop_hooks.clear()
+        """Nothing to stop: the server belongs to whoever started it."""
 
 
 def needs_control(scenario: Any) -> str | None:

@@ -131,7 +131,7 @@ def check_paths(paths: Sequence[str]) -> list[Path]:
     return out
 
 
-def every_scenario_id_source(roots: Iterable[Path]) -> list[tuple[Path, Path]]:
+def scenario_files_of(roots: Iterable[Path]) -> list[tuple[Path, Path]]:
     """(file, root) for every scenario file of the given roots (for checking expectation keys)."""
     found = []
     for root in dict.fromkeys(r.resolve() for r in roots):
@@ -268,7 +268,7 @@ def every_scenario(session: Any) -> list[Any]:
     roots = {getattr(item.parent, "scenario_root", None) for item in session.items} - {None}
     if REPO_SCENARIOS.is_dir():
         roots.add(REPO_SCENARIOS)
-    return [load_scenario_file(path, root) for path, root in every_scenario_id_source(roots)]
+    return [load_scenario_file(path, root) for path, root in scenario_files_of(roots)]
 
 
 _SCENARIO_MODE_OPTIONS = ("peer", "client_peer", "scenario_report", "scenario_seed", "target", "client_command",
