@@ -293,3 +293,23 @@ def check_something_collected(session: Any) -> None:
                 check_paths([str(path)])
             except NoScenariosError as exc:
                 raise pytest.UsageError(str(exc).replace(str(path), arg, 1)) from None
+
+
+def rerun_options(config: Any) -> str:
+    """The user-peer options of this session, for a failure's "re-run alone" line (the target's
+    password masked: the line lands in reports and CI artifacts)."""
+    import shlex
+
+    from harness.peers.target import TargetError, parse_target_url
+
+    parts = []
+    for flag, _, _ in USER_PEER_OPTIONS:
+        value = _option(config, flag)
+        if value and flag == "--target":
+            try:
+                value = str(parse_target_url(value))
+            except TargetError:
+                pass
+        if value:
+            parts.append(f"{flag} {shlex.quote(str(value))}")
+    return (" " + " ".join(parts)) if parts else ""

@@ -269,7 +269,9 @@ class ScenarioItem(pytest.Item):
 
     def _finish(self, result: Result, base: int) -> None:
         result.role = self.scenario.role
-        result.rerun = seeds.rerun_command(self.nodeid, base)
+        from harness.scenario.collect import rerun_options
+
+        result.rerun = seeds.rerun_command(self.nodeid, base) + rerun_options(self.config)
         result.extra["nodeid"] = self.nodeid
         self.result = result
         self.user_properties.append(("scenario_status", result.status))

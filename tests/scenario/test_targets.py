@@ -160,6 +160,8 @@ def test_a_scenario_folder_outside_the_repository_runs_with_harness_run_and_pyte
     assert cells["exit_status"]["status"] == cells["kex/curve"]["status"] == "pass"
     assert cells["skipped_here"]["status"] == "n/a"
     assert cells["skipped_here"]["reason"] == "our server has no such feature (from the project's own manifest)"
+    rerun = cells["exit_status"]["rerun"]  # the user's options are in it, the password is not
+    assert "--target-name ours" in rerun and "ssh://target-user:***@" in rerun and PASSWORD not in rerun
 
     plain = subprocess.run([sys.executable, "-m", "pytest", "-p", "harness.scenario.pytest_plugin", "-p",
                             "no:cacheprovider", str(folder), "--target", target, "--target-name", "ours",
