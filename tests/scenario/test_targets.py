@@ -228,3 +228,20 @@ def test_a_peers_file_server_from_an_image_is_started_probed_and_removed(tmp_pat
         peers.stop_all()
     with pytest.raises(docker.errors.NotFound):
         docker.from_env().containers.get(name)
+
+
+def test_the_same_target_works_for_interop_and_live_fuzzing(own_server: tuple[int, Path], tmp_path: Path) -> None:
+    port, key = own_server
+    target = f"ssh://{USER}:{PASSWORD}@127.0.0.1:{port}"
+    run = harness("interop", "--target", target, "--identity", str(key), "--name", "ours", "--no-bulk",
+                  "--out", str(tmp_path / "interop"), cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    cells = {(c["category"], c["item"]): c for c in json.loads((tmp_path / "interop" / "interop.json").read_text())}
+    assert {c["peer"] for c in cells.values()} == {"ours"}
+    assert cells[("auth", "password")]["result"] == cells[("auth", "publickey ed25519")]["result"] == "pass"
+    assert cells[("auth", "publickey rsa")]["result"] == "n/a"  # no RSA key was given
+    assert cells[("kex", "curve25519-sha256")]["result"] == "pass"
+    run = harness("fuzz", "--live", target, "--runs", "5", "--workdir", str(tmp_path / "fuzz"), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert f"live fuzzing target (SSH-2.0-harness_0.1) at 127.0.0.1:{port}" in run.stdout
+    assert "5 iterations" in run.stdout
