@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -36,6 +37,7 @@ from harness.peers.probe import read_server_kexinit
 from harness.peers.target import (
     ExternalServer,
     check_peer_name,
+    declared_algorithms,
     describe_server,
     identity_keys,
     missing_credentials,
@@ -238,17 +240,25 @@ class UserPeers:
     def client(self, name: str) -> tuple[CommandClientInfo, CommandClient]:
         """The client ``name``'s description (probed once per process) and a fresh driver."""
         info = self._client_infos.get(name)
+        failures, error = self._errors.get(name, (0, ""))
+        if info is None and failures >= START_ATTEMPTS:  # a client that does not work: say so at once
+            raise PeerError(error)
         if info is None:
-            spec = self.clients[name]
-            info = CommandClientInfo(name, spec.tokens, cwd=str(spec.base_dir))
-            if spec.user:
-                info.username = spec.user
-            from harness.peers.target import declared_algorithms
-
-            info.algorithms = declared_algorithms(spec.capabilities)
-            info = probe_client(info)
+            try:
+                info = self._probe_client(name)
+            except PeerError as exc:
+                self._errors[name] = (failures + 1, str(exc))
+                raise
             self._client_infos[name] = info
         return info, CommandClient(replace(info))
+
+    def _probe_client(self, name: str) -> CommandClientInfo:
+        spec = self.clients[name]
+        info = CommandClientInfo(name, spec.tokens, cwd=str(spec.base_dir))
+        if spec.user:
+            info.username = spec.user
+        info.algorithms = declared_algorithms(spec.capabilities)
+        return probe_client(info)
 
     def stop_all(self) -> None:
         for handle in self._handles.values():
@@ -257,6 +267,9 @@ class UserPeers:
             except Exception:
                 pass
         self._handles.clear()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
 
 def default_peers_file(cwd: Path | None = None) -> Path | None:
@@ -326,6 +339,19 @@ def chosen_server_ids(args: argparse.Namespace, peers: UserPeers) -> list[str]:
     """Servers a command line asked for: --peer ids and --target, else a peers file's; [] = the defaults."""
     explicit = [*args.peer, *([args.name or DEFAULT_TARGET_NAME] if args.target else [])]
     return explicit or list(peers.servers)
+
+
+def chosen_client_ids(args: argparse.Namespace, peers: UserPeers) -> list[str]:
+    """Client peers a command line asked for: --client-peer ids and --client-command, else a peers file's."""
+    explicit = [*args.client_peer, *([args.client_name or DEFAULT_CLIENT_NAME] if args.client_command else [])]
+    return explicit or list(peers.clients)
+
+
+def probe_clients(peers: UserPeers, names: Sequence[str]) -> None:
+    """Run each chosen client command once (its KEXINIT): a client that cannot work is one message."""
+    for name in names:
+        if name in peers.clients:
+            peers.client(name)
 
 
 def probe_targets(peers: UserPeers, names: Sequence[str]) -> None:

@@ -45,7 +45,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _check(args: argparse.Namespace) -> tuple[list[Path], Path | None]:
     """Scenario paths and the peers file, checked; raises ValueError/PeerError with the message."""
-    from harness.peers.user_peers import chosen_server_ids, probe_targets, user_peers_from_args
+    from harness.peers.user_peers import (
+        chosen_client_ids,
+        chosen_server_ids,
+        probe_clients,
+        probe_targets,
+        user_peers_from_args,
+    )
     from harness.scenario.collect import builtin_client_ids, builtin_peer_ids, builtin_server_ids, check_paths
 
     paths = check_paths(args.scenarios) if args.scenarios else []
@@ -60,6 +66,7 @@ def _check(args: argparse.Namespace) -> tuple[list[Path], Path | None]:
             raise ValueError(f"--client-peer {peer}: no such client peer (built-in, --client-command or a peers "
                              "file's [client.NAME])")  # fmt: skip
     probe_targets(peers, chosen_server_ids(args, peers))
+    probe_clients(peers, chosen_client_ids(args, peers))
     if args.expectations and not Path(args.expectations).is_dir():
         raise ValueError(f"--expectations {args.expectations}: no such directory")
     return paths, peers_file

@@ -141,6 +141,9 @@ def test_a_client_command_is_tested_in_server_role_scenarios(tmp_path: Path) -> 
     assert {r["peer"] for r in cells.values()} == {"myssh"}
     assert all(r["status"] == "pass" for r in cells.values()), cells
     assert cells["sanity/server_handshake"]["outcome"] == "continued"
+    run = harness("run", "--client-command", "/nonexistent/mycli -p {port}", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "client-command: cannot run '/nonexistent/mycli'" in run.stderr
 
 
 def test_a_scenario_folder_outside_the_repository_runs_with_harness_run_and_pytest(
