@@ -11,7 +11,7 @@ Format (docs/TARGETS.md)::
     command = "./build/mysshd -p {port} -k {workdir}/host_key"   # or url = "ssh://...", or image
     # image = "myorg/mysshd:1.0"        # run with host networking; HARNESS_PORT in its environment
     user = "tester"
-    password = "secret"                 # and/or identity = "keys/id_ed25519" (relative to this file)
+    password = "secret"                 # and/or identity = "keys/id_ed25519" (or a list; relative to this file)
     known_hosts = "keys/known_hosts"    # optional: else the host key seen at the probe is trusted
     port = 2222                         # optional: default a free loopback port, given as {port}
     start_timeout = 20                  # optional: seconds until it must answer (default 10)
@@ -67,7 +67,7 @@ class ServerSpec:
     command: list[str] = field(default_factory=list)
     image: str = ""
     port: int = 0
-    identity: Path | None = None
+    identities: list[Path] = field(default_factory=list)
     known_hosts: Path | None = None
     start_timeout: float = DEFAULT_START_TIMEOUT
     capabilities: dict[str, list[str]] = field(default_factory=dict)
@@ -106,6 +106,16 @@ def _path(table: dict[str, Any], key: str, where: str, base: Path) -> Path | Non
     if not path.is_file():
         raise PeersFileError(f"{where}: {key} {path}: no such file")
     return path
+
+
+def _paths(table: dict[str, Any], key: str, where: str, base: Path) -> list[Path]:
+    """One file or a list of files (identity = "keys/id_ed25519" or ["keys/id_ed25519", "keys/id_rsa"])."""
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PeersFileError(f"{where}: {key} must be a file name or a list of file names")
+    return [p for v in value if (p := _path({key: v}, key, where, base)) is not None]
 
 
 def _capabilities(table: dict[str, Any], where: str) -> dict[str, list[str]]:
@@ -149,7 +159,7 @@ def _server(name: str, table: dict[str, Any], where: str, base: Path) -> ServerS
         raise PeersFileError(f"{where}: give url (a running server), command (started by the harness) or image "
                              f"(a container, command = its arguments); found {sorted(given) or 'none'}")  # fmt: skip
     spec = ServerSpec(name, kind, f"{where}", base_dir=base, capabilities=_capabilities(table, where))
-    spec.identity = _path(table, "identity", where, base)
+    spec.identities = _paths(table, "identity", where, base)
     spec.known_hosts = _path(table, "known_hosts", where, base)
     timeout = table.get("start_timeout", DEFAULT_START_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_START_TIMEOUT:
@@ -171,7 +181,7 @@ def _server(name: str, table: dict[str, Any], where: str, base: Path) -> ServerS
     if not user:
         raise PeersFileError(f"{where}: user is required (the account scenarios log in as)")
     password = _string(table, "password", where, "") if "password" in table else ""
-    if not password and spec.identity is None:
+    if not password and not spec.identities:
         raise PeersFileError(f"{where}: give password and/or identity (a private key file) for {user}")
     spec.url = TargetUrl(user, password, "127.0.0.1", port)
     if kind == "command":

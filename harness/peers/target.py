@@ -101,21 +101,26 @@ def check_peer_name(name: str, builtin: Sequence[str] = ()) -> str:
     return name
 
 
-def identity_keys(identity: Path | None) -> dict[str, Path]:
-    """{key name: path} for the user's private key (loaded once here, so a bad file fails early)."""
-    if identity is None:
-        return {}
+def identity_keys(identities: Sequence[Path]) -> dict[str, Path]:
+    """{key name: path} for the user's private keys (loaded here, so a bad file fails early).
+
+    Scenarios ask for a key by type ("ed25519" unless they test another one), so one key per type."""
     from harness.ssh.keys import load_private_key_file
 
-    try:
-        key = load_private_key_file(str(identity))
-    except Exception as exc:  # unreadable, encrypted, unknown format: one message naming the file
-        raise TargetError(f"identity {identity}: cannot load the private key ({exc}); it must be an "
-                          "unencrypted OpenSSH or PEM key") from None  # fmt: skip
-    name = KEY_NAMES.get(key.get_name())
-    if name is None:
-        raise TargetError(f"identity {identity}: key type {key.get_name()} is not one scenarios use")
-    return {name: identity}
+    keys: dict[str, Path] = {}
+    for identity in identities:
+        try:
+            key = load_private_key_file(str(identity))
+        except Exception as exc:  # unreadable, encrypted, unknown format: one message naming the file
+            raise TargetError(f"identity {identity}: cannot load the private key ({exc}); it must be an "
+                              "unencrypted OpenSSH or PEM key") from None  # fmt: skip
+        name = KEY_NAMES.get(key.get_name())
+        if name is None:
+            raise TargetError(f"identity {identity}: key type {key.get_name()} is not one scenarios use")
+        if name in keys:
+            raise TargetError(f"identity {identity}: a second {name} key (after {keys[name]}); give one per type")
+        keys[name] = identity
+    return keys
 
 
 def ask_auth_methods(host: str, port: int, user: str, timeout: float = PROBE_TIMEOUT) -> tuple[list[str], Any]:
@@ -181,12 +186,12 @@ def declared_algorithms(capabilities: Mapping[str, Sequence[str]]) -> dict[str, 
     return out
 
 
-def describe_server(url: TargetUrl, name: str, *, identity: Path | None = None, known_hosts: Path | None = None,
+def describe_server(url: TargetUrl, name: str, *, identities: Sequence[Path] = (), known_hosts: Path | None = None,
                     capabilities: Mapping[str, Sequence[str]] | None = None, workdir: Path | None = None,
                     timeout: float = PROBE_TIMEOUT, origin: str = "") -> PeerInfo:  # fmt: skip
     """Probe the running server at ``url`` and describe it as a :class:`PeerInfo`."""
     capabilities = dict(capabilities or {})
-    keys = identity_keys(identity)
+    keys = identity_keys(identities)
     if known_hosts is not None and not known_hosts.is_file():
         raise TargetError(f"known_hosts {known_hosts}: no such file")
     try:
@@ -262,8 +267,9 @@ def _all_steps(steps: Any) -> list[Any]:
     return out
 
 
-def client_keys_used(scenario: Any, params: dict[str, Any]) -> set[str]:
-    """Client key names the scenario's public-key steps log in with (Authenticate, AuthAttempt)."""
+def client_keys_used(scenario: Any, params: dict[str, Any], has_password: bool) -> set[str]:
+    """Client key names the scenario's authentication steps log in with (Authenticate, AuthAttempt;
+    "auto" means the password when there is one, else the step's key)."""
     try:
         steps = _all_steps(scenario.build(params))
     except Exception:  # a scenario that cannot even build its steps fails later with its own error
@@ -271,14 +277,16 @@ def client_keys_used(scenario: Any, params: dict[str, Any]) -> set[str]:
     used = set()
     for step in steps:
         method, key = getattr(step, "method", None), getattr(step, "key", None)
-        if isinstance(key, str) and key != "unauthorized" and method in ("publickey", "publickey_query"):
+        by_key = method in ("publickey", "publickey_query") or (method == "auto" and not has_password)
+        if isinstance(key, str) and key != "unauthorized" and by_key:
             used.add(key)
     return used
 
 
-def missing_credentials(scenario: Any, params: dict[str, Any], keys: Mapping[str, Path]) -> str | None:
-    """Why a user's server cannot play ``scenario`` with the keys it was given, or None."""
-    missing = sorted(client_keys_used(scenario, params) - set(keys))
+def missing_credentials(scenario: Any, params: dict[str, Any], keys: Mapping[str, Path],
+                        has_password: bool = False) -> str | None:  # fmt: skip
+    """Why a user's server cannot play ``scenario`` with the credentials it was given, or None."""
+    missing = sorted(client_keys_used(scenario, params, has_password) - set(keys))
     if not missing:
         return None
     have = ", ".join(sorted(keys)) or "none"

@@ -174,7 +174,7 @@ def start_image_server(spec: ServerSpec, workdir: Path) -> StartedServer:
 def _describe(spec: ServerSpec, port: int, workdir: Path) -> Any:
     assert spec.url is not None
     url = replace(spec.url, port=port)
-    return describe_server(url, spec.name, identity=spec.identity, known_hosts=spec.known_hosts,
+    return describe_server(url, spec.name, identities=spec.identities, known_hosts=spec.known_hosts,
                            capabilities=spec.capabilities, workdir=workdir, origin=spec.origin)  # fmt: skip
 
 
@@ -219,7 +219,7 @@ class UserPeers:
         spec = self.servers[name]
         if spec.kind == "url":
             assert spec.url is not None
-            info = describe_server(spec.url, name, identity=spec.identity, known_hosts=spec.known_hosts,
+            info = describe_server(spec.url, name, identities=spec.identities, known_hosts=spec.known_hosts,
                                    capabilities=spec.capabilities, workdir=self._workdir(name),
                                    origin=spec.origin)  # fmt: skip
             handle = ExternalServer(info)
@@ -235,7 +235,8 @@ class UserPeers:
         reason = needs_control(scenario) if spec.kind == "url" else None
         if reason is None and spec.kind != "url" and needs_control(scenario):
             reason = "needs a peer started with special options, which a peers.toml server has no way to take"
-        return reason or missing_credentials(scenario, params, identity_keys(spec.identity))
+        has_password = bool(spec.url and spec.url.password)
+        return reason or missing_credentials(scenario, params, identity_keys(spec.identities), has_password)
 
     def client(self, name: str) -> tuple[CommandClientInfo, CommandClient]:
         """The client ``name``'s description (probed once per process) and a fresh driver."""
@@ -277,7 +278,7 @@ def default_peers_file(cwd: Path | None = None) -> Path | None:
     return path if path.is_file() else None
 
 
-def load_user_peers(*, target: str | None = None, identity: str | None = None, known_hosts: str | None = None,
+def load_user_peers(*, target: str | None = None, identity: Sequence[str] = (), known_hosts: str | None = None,
                     name: str | None = None, client_command: str | None = None, client_name: str | None = None,
                     peers_file: str | None = None, builtin: Sequence[str] = ()) -> UserPeers:  # fmt: skip
     """Check and combine everything the user described; raises PeerError with one clear message."""
@@ -294,12 +295,16 @@ def load_user_peers(*, target: str | None = None, identity: str | None = None, k
         if tname in peers.servers or tname in peers.clients:
             raise PeerError(f"--name {tname}: {peers_file} already defines a peer of that name")
         spec = ServerSpec(tname, "url", "--target", url=parse_target_url(target))
-        for attr, value in (("identity", identity), ("known_hosts", known_hosts)):
+        for flag, value in [*(("--identity", v) for v in identity), ("--known-hosts", known_hosts)]:
             if value:
                 path = Path(value).expanduser().resolve()
                 if not path.is_file():
-                    raise PeerError(f"--{attr.replace('_', '-')} {value}: no such file")
-                setattr(spec, attr, path)
+                    raise PeerError(f"{flag} {value}: no such file")
+                if flag == "--identity":
+                    spec.identities.append(path)
+                else:
+                    spec.known_hosts = path
+        identity_keys(spec.identities)  # a bad key file is a message now, not an error per scenario
         peers.servers[tname] = spec
     if client_command:
         cname = check_peer_name(client_name or DEFAULT_CLIENT_NAME, builtin)
@@ -314,7 +319,8 @@ def add_user_peer_arguments(p: argparse.ArgumentParser, clients: bool = True) ->
     """The command-line options that describe the user's own peers (harness run, harness interop)."""
     own = p.add_argument_group("your own peers (docs/TARGETS.md)")
     own.add_argument("--target", metavar="URL", help="a running server: ssh://user[:password]@host:port")
-    own.add_argument("--identity", metavar="FILE", help="--target: private key to log in with")
+    own.add_argument("--identity", metavar="FILE", action="append", default=[],
+                     help="--target: private key to log in with (repeatable: one per key type)")  # fmt: skip
     own.add_argument("--known-hosts", metavar="FILE", help="--target: known_hosts (default: trust the probed key)")
     own.add_argument("--name", metavar="NAME", help="--target: peer id in reports and expectations (default: target)")
     if clients:
@@ -360,6 +366,6 @@ def probe_targets(peers: UserPeers, names: Sequence[str]) -> None:
         for name in names:
             spec = peers.servers.get(name)
             if spec is not None and spec.kind == "url" and spec.url is not None:
-                describe_server(spec.url, name, identity=spec.identity, known_hosts=spec.known_hosts,
+                describe_server(spec.url, name, identities=spec.identities, known_hosts=spec.known_hosts,
                                 capabilities=spec.capabilities, workdir=Path(tmp) / name,
                                 origin=spec.origin)  # fmt: skip

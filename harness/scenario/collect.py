@@ -144,7 +144,7 @@ def scenario_files_of(roots: Iterable[Path]) -> list[tuple[Path, Path]]:
 
 USER_PEER_OPTIONS = (
     ("--target", "URL", "a server someone else runs: ssh://user[:password]@host:port (docs/TARGETS.md)"),
-    ("--target-identity", "FILE", "private key for --target (unencrypted OpenSSH or PEM)"),
+    ("--target-identity", "FILE", "private key for --target (unencrypted OpenSSH or PEM; repeatable)"),
     ("--target-known-hosts", "FILE", "known_hosts for --target (default: trust the key seen at the probe)"),
     ("--target-name", "NAME", "peer id of --target in reports and expectations (default: target)"),
     ("--client-command", "TEMPLATE", "a client under test: 'mycli -p {port} {user}@{host} {command}'"),
@@ -156,8 +156,9 @@ USER_PEER_OPTIONS = (
 
 def add_user_peer_options(group: Any) -> None:
     for flag, metavar, text in USER_PEER_OPTIONS:
+        repeatable = {"action": "append"} if flag == "--target-identity" else {}
         try:
-            group.addoption(flag, default=None, metavar=metavar, help=text)
+            group.addoption(flag, default=None, metavar=metavar, help=text, **repeatable)
         except ValueError:  # registered by an earlier copy of the plugin hooks
             pass
 
@@ -198,7 +199,7 @@ def configure_user_peers(config: Any, expectations_dir: Path) -> Path:
         peers_file = str(found) if found else None
     try:
         config._harness_user_peers = load_user_peers(
-            target=_option(config, "--target"), identity=_option(config, "--target-identity"),
+            target=_option(config, "--target"), identity=_option(config, "--target-identity") or [],
             known_hosts=_option(config, "--target-known-hosts"), name=_option(config, "--target-name"),
             client_command=_option(config, "--client-command"), client_name=_option(config, "--client-name"),
             peers_file=peers_file, builtin=builtin_peer_ids())  # fmt: skip
@@ -310,6 +311,6 @@ def rerun_options(config: Any) -> str:
                 value = str(parse_target_url(value))
             except TargetError:
                 pass
-        if value:
-            parts.append(f"{flag} {shlex.quote(str(value))}")
+        for one in value if isinstance(value, list) else [value] if value else []:
+            parts.append(f"{flag} {shlex.quote(str(one))}")
     return (" " + " ".join(parts)) if parts else ""

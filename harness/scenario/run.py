@@ -87,9 +87,9 @@ def pytest_argv(args: argparse.Namespace, paths: list[Path], peers_file: Path | 
         argv += ["--scenario-seed", str(args.seed)]
     if args.keyword:
         argv += ["-k", args.keyword]
-    resolved = {"--target-identity": args.identity, "--target-known-hosts": args.known_hosts,
-                "--expectations": args.expectations}  # fmt: skip
-    for flag, value in resolved.items():
+    resolved = [*(("--target-identity", v) for v in args.identity), ("--target-known-hosts", args.known_hosts),
+                ("--expectations", args.expectations)]  # fmt: skip
+    for flag, value in resolved:
         if value:
             argv += [flag, str(Path(value).expanduser().resolve())]
     plain = {"--target": args.target, "--target-name": args.name, "--client-command": args.client_command,

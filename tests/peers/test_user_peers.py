@@ -115,11 +115,14 @@ def test_a_bad_peers_file_is_one_message_naming_file_and_problem(tmp_path: Path,
 
 def test_command_line_peers_are_checked_too(tmp_path: Path) -> None:
     with pytest.raises(PeerError, match="describe a --target"):
-        load_user_peers(identity="key")
+        load_user_peers(identity=["key"])
     with pytest.raises(PeerError, match=r"--identity .*no such file"):
-        load_user_peers(target="ssh://u@127.0.0.1:2", identity=str(tmp_path / "nope"))
+        load_user_peers(target="ssh://u@127.0.0.1:2", identity=[str(tmp_path / "nope")])
     with pytest.raises(PeerError, match="built-in peer id"):
         load_user_peers(target="ssh://u@127.0.0.1:2", name="openssh-9.2", builtin=("openssh-9.2",))
+    with pytest.raises(PeerError, match="junk: cannot load the private key"):
+        (tmp_path / "junk").write_text("junk\n")
+        load_user_peers(target="ssh://u@127.0.0.1:2", identity=[str(tmp_path / "junk")])
     peers = load_user_peers(target="ssh://u@127.0.0.1:2", client_command="c -p {port}")
     assert set(peers.servers) == {"target"} and set(peers.clients) == {"client-command"}
 
@@ -128,20 +131,25 @@ def test_identity_keys_are_named_by_type_and_bad_files_are_refused(tmp_path: Pat
     key = tmp_path / "id"
     subprocess.run(["/usr/bin/ssh-keygen", "-q", "-t", "ecdsa", "-b", "256", "-N", "", "-f", str(key)], check=True,
                    timeout=30)  # fmt: skip
-    assert identity_keys(key) == {"ecdsa-256": key}
+    assert identity_keys([key]) == {"ecdsa-256": key}
+    with pytest.raises(TargetError, match="a second ecdsa-256 key"):
+        identity_keys([key, key])
     (tmp_path / "junk").write_text("not a key\n")
     with pytest.raises(TargetError, match="junk: cannot load the private key"):
-        identity_keys(tmp_path / "junk")
+        identity_keys([tmp_path / "junk"])
 
 
 def test_scenarios_that_log_in_with_a_key_not_given_are_not_applicable() -> None:
     rsa = Scenario(steps=[Handshake(), Authenticate("publickey", key="rsa")])
     query = Scenario(steps=[Handshake(), AuthAttempt("publickey_query", expect="pk_ok")])
     password = Scenario(steps=[Login("password"), AuthAttempt("publickey", key="unauthorized")])
+    auto = Scenario(steps=[Login()])
     assert "client key rsa" in (missing_credentials(rsa, {}, {"ed25519": Path("k")}) or "")
     assert "given none" in (missing_credentials(query, {}, {}) or "")
     assert missing_credentials(query, {}, {"ed25519": Path("k")}) is None
     assert missing_credentials(password, {}, {}) is None  # a fresh key of its own, and a password
+    assert missing_credentials(auto, {}, {}, has_password=True) is None  # "auto" logs in with the password
+    assert "client key ed25519" in (missing_credentials(auto, {}, {"rsa": Path("k")}) or "")
 
 
 SCENARIO_TEXT = '"""Doc."""\n\nfrom harness.scenario import *\n\nSCENARIO = Scenario(steps=[Handshake()])\n'

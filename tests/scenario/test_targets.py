@@ -248,3 +248,27 @@ def test_the_same_target_works_for_interop_and_live_fuzzing(own_server: tuple[in
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert f"live fuzzing target (SSH-2.0-harness_0.1) at 127.0.0.1:{port}" in run.stdout
     assert "5 iterations" in run.stdout
+
+
+def test_a_local_sshd_as_target_is_probed_as_openssh_and_checked_against_known_hosts(tmp_path: Path) -> None:
+    """A real OpenSSH server (the host's sshd on a free loopback port) given only as a URL, an
+    RSA identity and a known_hosts file: product requirements see "openssh" from its banner."""
+    from harness.peers.process import start_openssh_server
+
+    handle = start_openssh_server(tmp_path / "sshd")
+    info = handle.info
+    try:
+        out = tmp_path / "out"
+        run = harness("run", "--target", f"ssh://{info.username}@127.0.0.1:{info.port}",
+                      "--identity", str(info.client_keys["rsa"]), "--identity", str(info.client_keys["ed25519"]),
+                      "--known-hosts", str(info.known_hosts), "--name", "host-sshd",
+                      "-k", "hostkeys_prove or rsa_sig_alg or wrong_password or ecdsa",
+                      "-n", "0", "--out", str(out), cwd=tmp_path)  # fmt: skip
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    finally:
+        handle.stop()
+    cells = results(out)
+    assert cells["global_requests/hostkeys_prove"]["status"] == "pass"  # Product(openssh) applies
+    assert cells["auth/rsa_sig_alg"]["status"] == "pass"  # logs in with the RSA identity
+    assert cells["auth/wrong_password"]["status"] == "n/a"  # no password in the URL
+    assert "host_key_each[ecdsa-sha2-nistp256]" in " ".join(cells)  # offered by sshd: probed, so it ran
