@@ -54,7 +54,9 @@ class LocalError(ev.Event):
     error: Exception = field(default_factory=Exception)
 
 
-_TEXT = re.compile(rb"[\t\r\n\x20-\x7e]{6,}\n\Z")
+# Printable text ending the chunk that could not be framed ("Invalid SSH identification
+# string.\r\n", "Protocol major versions differ.\n"); the line may still be incomplete.
+_TEXT = re.compile(rb"[\x20-\x7e][\t\r\n\x20-\x7e]{5,}\Z")
 
 
 def _trailing_text(data: bytes) -> str | None:

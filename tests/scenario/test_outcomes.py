@@ -100,7 +100,9 @@ def test_a_changed_pin_fails_with_was_and_now(server: SimpleNamespace) -> None:
 
 
 def test_alternative_pins_and_long_numbers() -> None:
-    assert matches_pin("reset", ["closed without DISCONNECT", "reset"])
+    assert matches_pin("reset", ["DISCONNECT BY_APPLICATION(11) \"bye\"", "reset"])
+    assert matches_pin("reset", "closed without DISCONNECT")  # which of the two is the kernel's timing
+    assert not matches_pin("reset", 'DISCONNECT PROTOCOL_ERROR(2) "x"')
     assert matches_pin('DISCONNECT PROTOCOL_ERROR(2) "Bad packet length 123456."',
                        'DISCONNECT PROTOCOL_ERROR(2) "Bad packet length 98765."')  # fmt: skip
     assert not matches_pin('DISCONNECT PROTOCOL_ERROR(2) "type 30"', 'DISCONNECT PROTOCOL_ERROR(2) "type 31"')
