@@ -1,10 +1,12 @@
 """pytest integration: every scenario x peer is one test item.
 
-``scenarios/conftest.py`` imports these hooks. Options: ``--peer`` / ``--launcher`` (shared with
+Registered by ``scenarios/conftest.py`` (unless already there), ``-p harness.scenario.pytest_plugin``
+or the package's ``pytest11`` entry point. Options: ``--peer`` / ``--launcher`` (shared with
 tests/conftest.py: registered only if not there yet), ``--client-peer``, ``--scenario-seed``,
 ``--scenario-report DIR`` (JSON, Markdown and HTML written at the end of the session, also
-under pytest-xdist). Items carry an ``xdist_group`` mark per peer, so with ``--dist loadgroup``
-each peer is started by one worker only.
+under pytest-xdist); the user's own peers and scenario folders (``--target``, ``--client-command``,
+``--peers-file``, ``--expectations``...) are harness.scenario.collect's (docs/TARGETS.md).
+Items carry an ``xdist_group`` mark per peer, so with ``--dist loadgroup`` each peer is started by one worker only.
 """
 
 from __future__ import annotations
