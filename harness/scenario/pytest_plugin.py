@@ -6,7 +6,8 @@ tests/conftest.py: registered only if not there yet), ``--client-peer``, ``--sce
 ``--scenario-report DIR`` (JSON, Markdown and HTML written at the end of the session, also
 under pytest-xdist); the user's own peers and scenario folders (``--target``, ``--client-command``,
 ``--peers-file``, ``--expectations``...) are harness.scenario.collect's (docs/TARGETS.md).
-Items carry an ``xdist_group`` mark per peer, so with ``--dist loadgroup`` each peer is started by one worker only.
+Items carry an ``xdist_group`` mark per peer, so with ``--dist loadgroup`` each peer is started
+by one worker only.
 """
 
 from __future__ import annotations
