@@ -94,13 +94,18 @@ def _interop(args: argparse.Namespace) -> int:
     from harness.matrix import run_matrix
     from harness.peers.base import PeerError
     from harness.peers.registry import default_peer_ids
+    from harness.peers.user_peers import chosen_server_ids, probe_targets, user_peers_from_args
+    from harness.scenario.collect import builtin_peer_ids
 
     try:
         launcher, why = _launcher(args)
+        user, _ = user_peers_from_args(args, builtin_peer_ids())  # --target, --peers-file (docs/TARGETS.md)
+        _check_server_peers([p for p in args.peer if p not in user], launcher, why)
+        peers = chosen_server_ids(args, user)
+        probe_targets(user, peers)
     except PeerError as exc:
         raise UserError(f"interop: {exc}") from exc
-    _check_server_peers(args.peer, launcher, why)
-    peers = args.peer or default_peer_ids(launcher)
+    peers = peers or default_peer_ids(launcher)
     if not peers:
         raise UserError(f"interop: no peers available with the {launcher} launcher ({why})")
     if args.pcap:  # every connection of this process writes a pcapng and key log (harness/capture)
@@ -118,7 +123,7 @@ def _interop(args: argparse.Namespace) -> int:
 
         return emit_json(document)
     started = time.monotonic()
-    cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk)
+    cells = run_matrix(peers, launcher, Path(args.out), bulk=not args.no_bulk, user_peers=user)
     fails = sum(c.result == "FAIL" for c in cells)
     passes = sum(c.result == "pass" for c in cells)
     print(f"\n{passes} pass, {fails} FAIL, {len(cells) - passes - fails} n/a across {len(peers)} peer(s) "
@@ -314,13 +319,21 @@ def _run(args: argparse.Namespace) -> int:
 
     require_extra("pytest", "scenarios", "`harness run`")
     require_extra("xdist", "scenarios", "`harness run`")
-    if args.peer:
-        launcher, why = _launcher(args)
-        _check_server_peers(args.peer, launcher, why)
-    if args.client_peer:
-        from harness.scenario.peers import _CLIENTS
+    from harness.peers.base import PeerError
+    from harness.peers.user_peers import user_peers_from_args
+    from harness.scenario.collect import builtin_client_ids, builtin_peer_ids
 
-        check_ids(args.client_peer, list(_CLIENTS), "client peer", "see docs/SCENARIOS.md")
+    try:  # the user's own peers (--target, --client-command, peers.toml) are no typos
+        user, _ = user_peers_from_args(args, builtin_peer_ids())
+    except (PeerError, ValueError) as exc:
+        raise UserError(f"run: {exc}") from exc
+    servers = [p for p in args.peer if p not in user.servers]
+    if servers:
+        launcher, why = _launcher(args)
+        _check_server_peers(servers, launcher, why)
+    clients = [c for c in args.client_peer if c not in user.clients]
+    if clients:
+        check_ids(clients, builtin_client_ids(), "client peer", "see `harness peers list`")
     code = run(args)
     if code == 5:  # pytest's "no tests collected"
         chosen = f" matched -k {args.keyword!r}" if args.keyword else " were selected"
@@ -430,12 +443,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("interop", help="the conformance matrix: our client against every server peer")
-    p.add_argument("--peer", action="append", help="peer id (repeatable; default: all; see `harness peers list`)")
+    p.add_argument("--peer", action="append", default=[],
+                   help="peer id or peers.toml server (repeatable; default: all; `harness peers list`)")  # fmt: skip
     p.add_argument("--launcher", choices=("docker", "process"), help="default: docker if an engine answers")
     p.add_argument("--out", default="results", help="directory for interop.md and interop.json")
     p.add_argument("--no-bulk", action="store_true", help="skip the 64 MiB transfers")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout (progress to stderr)")
     p.add_argument("--pcap", metavar="DIR", help="write a pcapng and an SSH key log per connection to DIR")
+
+    from harness.peers.user_peers import add_user_peer_arguments
+
+    add_user_peer_arguments(p, clients=False)
     p.set_defaults(func=_interop)
     p = sub.add_parser("peers", help="list, build, start or clean up the real peers")
     p.add_argument("action", choices=("list", "build", "start", "stop"))

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.crypto_names import ALGORITHM_CATEGORIES
 from harness.interop import check_algorithm, connect, echo_transfer, not_applicable, run
@@ -83,7 +84,8 @@ def run_peer(info: PeerInfo, progress: Callable[[Cell], None], bulk: bool = True
                    not_applicable(info, category, alg), progress)  # fmt: skip
     _check(cells, pid, "auth", "password", lambda: _password(info),
            None if info_supports_password(info) else f"{pid} has no password authentication", progress)  # fmt: skip
-    accepted = CLIENT_KEY_TYPES.get(product_of(info), ())
+    # A user's own server accepts the keys it was given (--identity), whatever its product.
+    accepted = tuple(info.client_keys) if info.extra.get("external") else CLIENT_KEY_TYPES.get(product_of(info), ())
     for key in ("ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa", "rsa-pem", "ed25519-encrypted"):
         _check(cells, pid, "auth", f"publickey {key}", lambda k=key: _publickey(info, k),
                None if key in accepted else f"{pid} does not accept {key} user keys", progress)  # fmt: skip
@@ -98,7 +100,8 @@ def run_peer(info: PeerInfo, progress: Callable[[Cell], None], bulk: bool = True
 
 
 def run_matrix(peer_ids: list[str], launcher: str, out_dir: Path, bulk: bool = True,
-               stream=sys.stdout) -> list[Cell]:  # type: ignore[no-untyped-def]  # fmt: skip
+               stream=sys.stdout, user_peers: Any = None) -> list[Cell]:  # type: ignore[no-untyped-def]  # fmt: skip
+    """``user_peers`` (harness.peers.user_peers.UserPeers) starts or probes the user's own servers."""
     cells: list[Cell] = []
 
     def progress(cell: Cell) -> None:
@@ -110,7 +113,10 @@ def run_matrix(peer_ids: list[str], launcher: str, out_dir: Path, bulk: bool = T
         for peer_id in peer_ids:
             print(f"== {peer_id} ({launcher})", file=stream, flush=True)
             try:
-                handle = start_peer(peer_id, launcher, Path(tmp) / peer_id)
+                if user_peers is not None and peer_id in user_peers.servers:
+                    handle = user_peers.server_handle(peer_id)
+                else:
+                    handle = start_peer(peer_id, launcher, Path(tmp) / peer_id)
             except (PeerError, ValueError) as exc:
                 cell = Cell(peer_id, "peer", "start", "FAIL", str(exc))
                 cells.append(cell)

@@ -1,10 +1,13 @@
 """pytest integration: every scenario x peer is one test item.
 
-``scenarios/conftest.py`` imports these hooks. Options: ``--peer`` / ``--launcher`` (shared with
+Registered by ``scenarios/conftest.py`` (unless already there), ``-p harness.scenario.pytest_plugin``
+or the package's ``pytest11`` entry point. Options: ``--peer`` / ``--launcher`` (shared with
 tests/conftest.py: registered only if not there yet), ``--client-peer``, ``--scenario-seed``,
 ``--scenario-report DIR`` (JSON, Markdown and HTML written at the end of the session, also
-under pytest-xdist). Items carry an ``xdist_group`` mark per peer, so with ``--dist loadgroup``
-each peer is started by one worker only.
+under pytest-xdist); the user's own peers and scenario folders (``--target``, ``--client-command``,
+``--peers-file``, ``--expectations``...) are harness.scenario.collect's (docs/TARGETS.md).
+Items carry an ``xdist_group`` mark per peer, so with ``--dist loadgroup`` each peer is started
+by one worker only.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from harness.scenario.pins import Pins
 SCENARIO_ROOT = scenarios_dir().resolve()  # the checkout's, the installed wheel's, or $HARNESS_SCENARIOS
 _POOL: Any = None
 _EXPECTATIONS: Expectations | None = None
+_EXPECTATIONS_DIR = SCENARIO_ROOT / "expectations"  # --expectations DIR replaces it
 
 
 def _add(group: Any, *names: str, **kwargs: Any) -> None:
@@ -70,9 +74,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
          help="a cell without a pinned outcome fails (CI: every cell of the default run is pinned)")  # fmt: skip
     _add(group, "--scenario-shard", default=None, metavar="I/N",
          help="run only shard I of N (deterministic; harness/scenario/shard.py)")  # fmt: skip
+    from harness.scenario.collect import add_user_peer_options
+
+    add_user_peer_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    global _EXPECTATIONS, _EXPECTATIONS_DIR, _PINS
+    from harness.scenario.collect import configure_user_peers
+
+    # --expectations DIR and the user's peers (--target, --client-command, peers.toml) first:
+    # the checks below read the manifests from there.
+    _EXPECTATIONS, _PINS, _EXPECTATIONS_DIR = None, None, configure_user_peers(config, _EXPECTATIONS_DIR)
     if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) picks the seed
         seed = seeds.base_seed(config.getoption("scenario_seed", None))
         config.option.scenario_seed = seed
@@ -108,6 +121,8 @@ def _check_scenario_files() -> None:
             where = [f"{exc.filename}:{exc.lineno}"]
         culprit = f" {where[-1]}" if where else ""
         raise pytest.UsageError(f"bad scenario file{culprit}: {type(exc).__name__}: {exc}") from exc
+    if _EXPECTATIONS_DIR != SCENARIO_ROOT / "expectations":
+        return  # the user's manifests name the user's scenarios: checked at collection
     try:
         expectations().check_ids({v for s in every for v, _ in s.variants()}, {s.id for s in every})
     except ExpectationError as exc:
@@ -129,16 +144,18 @@ def _server_peers(config: pytest.Config) -> list[str]:
     cache = getattr(config, "_scenario_server_peers", None)
     if cache is None:
         from harness.peers.registry import default_peer_ids
+        from harness.scenario.collect import chosen_peers
 
-        cache = config.getoption("peer", None) or default_peer_ids(_launcher(config))
+        cache = chosen_peers(config, "server", lambda: default_peer_ids(_launcher(config)))
         config._scenario_server_peers = cache  # type: ignore[attr-defined]
     return cache
 
 
 def _client_peers(config: pytest.Config) -> list[str]:
+    from harness.scenario.collect import chosen_peers
     from harness.scenario.peers import client_peer_ids
 
-    return config.getoption("client_peer", None) or client_peer_ids()
+    return chosen_peers(config, "client", client_peer_ids)
 
 
 _PINS: Pins | None = None
@@ -147,7 +164,7 @@ _PINS: Pins | None = None
 def pins() -> Pins:
     global _PINS
     if _PINS is None:
-        _PINS = Pins(SCENARIO_ROOT / "expectations" / "pins")
+        _PINS = Pins(_EXPECTATIONS_DIR / "pins")
     return _PINS
 
 
@@ -158,24 +175,26 @@ def _updating(config: pytest.Config) -> bool:
 def expectations() -> Expectations:
     global _EXPECTATIONS
     if _EXPECTATIONS is None:
-        _EXPECTATIONS = Expectations.load(SCENARIO_ROOT / "expectations")
+        _EXPECTATIONS = Expectations.load(_EXPECTATIONS_DIR)
     return _EXPECTATIONS
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    try:
-        rel = file_path.resolve().relative_to(SCENARIO_ROOT)
-    except ValueError:
+    from harness.scenario.collect import find_root, scenario_roots
+
+    root = find_root(file_path, scenario_roots(parent.config))  # the repository's scenarios/ or a folder named
+    if root is None:
         return None
-    if file_path.suffix != ".py" or len(rel.parts) != 2 or file_path.name.startswith("_") \
-            or rel.parts[0] == "expectations":  # fmt: skip
-        return None
-    return ScenarioFile.from_parent(parent, path=file_path)
+    node = ScenarioFile.from_parent(parent, path=file_path)
+    node.scenario_root = root
+    return node
 
 
 class ScenarioFile(pytest.File):
+    scenario_root: Path = SCENARIO_ROOT
+
     def collect(self):  # type: ignore[no-untyped-def]
-        scenario = load_scenario_file(self.path, SCENARIO_ROOT)
+        scenario = load_scenario_file(self.path, self.scenario_root)
         peers = _server_peers(self.config) if scenario.role == CLIENT else _client_peers(self.config)
         for variant, params in scenario.variants():
             suffix = variant[len(scenario.id):]  # "" or "[param]"
@@ -196,11 +215,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     order = {"first": 0, "": 1, "last": 2}
     items.sort(key=lambda it: order.get(getattr(it, "position", ""), 1))
     if any(isinstance(it, ScenarioItem) for it in items):
-        from harness.scenario.model import discover
+        from harness.scenario.collect import every_scenario
 
-        every = discover(SCENARIO_ROOT)  # check expectation keys against all scenarios, not the selection
+        every = every_scenario(session)  # check expectation keys against all scenarios, not the selection
         known = {variant for s in every for variant, _ in s.variants()}
         expectations().check_ids(known, {s.id for s in every})
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    from harness.scenario.collect import check_something_collected
+
+    check_something_collected(session)
 
 
 class ScenarioFailed(Exception):
@@ -223,6 +248,9 @@ class ScenarioItem(pytest.Item):
         seed = seeds.derive(base, self.variant, self.peer)
         handle = None
         target = None
+        from harness.scenario.collect import user_peers
+
+        user = user_peers(self.config)  # the user's own peers (--target, --client-command, peers.toml)
         if self.scenario.role == CLIENT:
             from harness.peers.base import PeerError
             from harness.scenario.peers import PeerPool
@@ -231,18 +259,30 @@ class ScenarioItem(pytest.Item):
                 _POOL = PeerPool(_launcher(self.config))
             product = self.peer.split("-")[0]
             options = self.scenario.peer_options(product)
-            if not options and any(r.__class__.__name__ == "PeerOptions" for r in self.scenario.requires):
+            user_na = user.not_applicable(self.peer, self.scenario, self.params) if self.peer in user.servers \
+                else None  # fmt: skip
+            if user_na or (not options and any(r.__class__.__name__ == "PeerOptions"
+                                                    for r in self.scenario.requires)):  # fmt: skip
                 result = Result(self.variant, self.scenario.area, self.peer, NA, seed=base,
-                                reason=f"needs a peer started with special options; none for {product}")
+                                reason=user_na or f"needs a peer started with special options; none for {product}")
                 self._finish(result, base)
                 return
             try:
-                handle = _POOL.get(self.peer, options)
+                handle = user.server_handle(self.peer) if self.peer in user.servers else _POOL.get(self.peer, options)
             except PeerError as exc:
                 result = Result(self.variant, self.scenario.area, self.peer, ERROR, message=str(exc), seed=base)
                 self._finish(result, base)
                 return
             info = handle.info
+        elif self.peer in user.clients:
+            from harness.peers.base import PeerError
+
+            try:
+                info, target = user.client(self.peer)
+            except PeerError as exc:
+                result = Result(self.variant, self.scenario.area, self.peer, ERROR, message=str(exc), seed=base)
+                self._finish(result, base)
+                return
         else:
             from harness.scenario.peers import ClientTarget, client_peer_info
 
@@ -270,7 +310,9 @@ class ScenarioItem(pytest.Item):
 
     def _finish(self, result: Result, base: int) -> None:
         result.role = self.scenario.role
-        result.rerun = seeds.rerun_command(self.nodeid, base)
+        from harness.scenario.collect import rerun_options
+
+        result.rerun = seeds.rerun_command(self.nodeid, base) + rerun_options(self.config)
         result.extra["nodeid"] = self.nodeid
         self.result = result
         self.user_properties.append(("scenario_status", result.status))
@@ -353,6 +395,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _POOL is not None:
         _POOL.stop_all()
         _POOL = None
+    from harness.scenario.collect import stop_user_peers
+
+    stop_user_peers(session.config)
     raw = _raw_dir(session.config)
     if raw is None or hasattr(session.config, "workerinput") or not raw.is_dir():
         return
@@ -392,6 +437,7 @@ __all__ = [
     "ScenarioItem",
     "pytest_addoption",
     "pytest_collect_file",
+    "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_report_header",
