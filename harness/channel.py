@@ -7,14 +7,18 @@ re-grant window, so a slow reader applies back-pressure instead of growing memor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from harness.ssh import events as ev
 from harness.ssh.errors import SSHException
+from harness.ssh.phases import Phase
 from harness.ssh.wire import messages as m
 
 if TYPE_CHECKING:
     from harness.transport import Transport
+
+T = TypeVar("T")
 
 
 class _Buffer:
@@ -172,6 +176,24 @@ class Channel:
     def recv_stderr_ready(self) -> bool:
         return len(self._stderr) > 0
 
+    def _take(self, take: Callable[[], T]) -> T:
+        """Run a buffer read under the core lock, also after the connection ended.
+
+        Why not ``Transport._call``: that raises once the connection died of an error, and
+        what arrived before a peer's violation (data, EOF, an exit status) must still reach
+        the application. Only reads with nothing left to give raise the error (in ``_wait``).
+        """
+        driver = self.transport._driver
+        if driver is None:
+            raise SSHException("transport not started")
+        return driver.call(take)
+
+    def _consumed(self, nbytes: int) -> None:
+        """Tell the core the application read ``nbytes`` (window re-grant), while it can send."""
+        conn = self.transport._conn
+        if nbytes and conn.phase is not Phase.CLOSED:
+            conn.channels.consumed(self.chanid, nbytes)
+
     def _recv(self, buf: _Buffer, nbytes: int, what: str) -> bytes:
         t = self.transport
         try:
@@ -181,11 +203,10 @@ class Channel:
 
         def take() -> bytes:
             data = buf.take(nbytes)
-            if data:
-                t._conn.channels.consumed(self.chanid, len(data))
+            self._consumed(len(data))
             return data
 
-        return t._call(take)
+        return self._take(take)
 
     def recv(self, nbytes: int) -> bytes:
         """Up to ``nbytes`` of stdout; b"" once the peer sent EOF and all was read."""
@@ -204,11 +225,10 @@ class Channel:
 
         def take() -> int:
             n = buf.take_into(buffer)
-            if n:
-                t._conn.channels.consumed(self.chanid, n)
+            self._consumed(n)
             return n
 
-        return t._call(take)
+        return self._take(take)
 
     def recv_stderr(self, nbytes: int) -> bytes:
         return self._recv(self._stderr, nbytes, "channel stderr")

@@ -28,6 +28,7 @@ from harness.channel import Channel
 from harness.ssh import events as ev
 from harness.ssh.channels.table import OPEN_ADMINISTRATIVELY_PROHIBITED
 from harness.ssh.errors import SSHException
+from harness.ssh.printable import printable
 from harness.ssh.wire import messages as m
 from harness.ssh.wire.codec import Writer
 
@@ -122,7 +123,8 @@ class ForwardingManager:
             return
         key = self._match(msg.address, msg.port)
         if key is None:
-            log.warning("refusing forwarded-tcpip for %s:%d: no such forward was requested", msg.address, msg.port)
+            log.warning("refusing forwarded-tcpip for %s:%d: no such forward was requested", printable(msg.address),
+                        msg.port)  # fmt: skip
             conn.channels.reject_open(event.channel, OPEN_ADMINISTRATIVELY_PROHIBITED,
                                       f"no forward of {msg.address}:{msg.port} was requested")  # fmt: skip
             return

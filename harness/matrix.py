@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.crypto_names import ALGORITHM_CATEGORIES
 from harness.interop import check_algorithm, connect, echo_transfer, not_applicable, run
@@ -83,7 +84,8 @@ def run_peer(info: PeerInfo, progress: Callable[[Cell], None], bulk: bool = True
                    not_applicable(info, category, alg), progress)  # fmt: skip
     _check(cells, pid, "auth", "password", lambda: _password(info),
            None if info_supports_password(info) else f"{pid} has no password authentication", progress)  # fmt: skip
-    accepted = CLIENT_KEY_TYPES.get(product_of(info), ())
+    # A user's own server accepts the keys it was given (--identity), whatever its product.
+    accepted = tuple(info.client_keys) if info.extra.get("external") else CLIENT_KEY_TYPES.get(product_of(info), ())
     for key in ("ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa", "rsa-pem", "ed25519-encrypted"):
         _check(cells, pid, "auth", f"publickey {key}", lambda k=key: _publickey(info, k),
                None if key in accepted else f"{pid} does not accept {key} user keys", progress)  # fmt: skip
@@ -98,7 +100,8 @@ def run_peer(info: PeerInfo, progress: Callable[[Cell], None], bulk: bool = True
 
 
 def run_matrix(peer_ids: list[str], launcher: str, out_dir: Path, bulk: bool = True,
-               stream=sys.stdout) -> list[Cell]:  # type: ignore[no-untyped-def]  # fmt: skip
+               stream=sys.stdout, user_peers: Any = None) -> list[Cell]:  # type: ignore[no-untyped-def]  # fmt: skip
+    """``user_peers`` (harness.peers.user_peers.UserPeers) starts or probes the user's own servers."""
     cells: list[Cell] = []
 
     def progress(cell: Cell) -> None:
@@ -110,7 +113,10 @@ def run_matrix(peer_ids: list[str], launcher: str, out_dir: Path, bulk: bool = T
         for peer_id in peer_ids:
             print(f"== {peer_id} ({launcher})", file=stream, flush=True)
             try:
-                handle = start_peer(peer_id, launcher, Path(tmp) / peer_id)
+                if user_peers is not None and peer_id in user_peers.servers:
+                    handle = user_peers.server_handle(peer_id)
+                else:
+                    handle = start_peer(peer_id, launcher, Path(tmp) / peer_id)
             except (PeerError, ValueError) as exc:
                 cell = Cell(peer_id, "peer", "start", "FAIL", str(exc))
                 cells.append(cell)
@@ -124,7 +130,32 @@ def run_matrix(peer_ids: list[str], launcher: str, out_dir: Path, bulk: bool = T
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "interop.json").write_text(json.dumps([asdict(c) for c in cells], indent=1) + "\n")
     (out_dir / "interop.md").write_text(markdown(cells))
+    (out_dir / "interop-junit.xml").write_text(junit(cells))
     return cells
+
+
+def junit(cells: list[Cell]) -> str:
+    """JUnit XML of the interop cells (one <testsuite> per peer), so CI shows this half of
+    ``make conformance`` beside the scenarios' junit.xml; messages are the first line only."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites")
+    for peer in dict.fromkeys(c.peer for c in cells):
+        mine = [c for c in cells if c.peer == peer]
+        suite = ET.SubElement(root, "testsuite", name=f"interop.{peer}", tests=str(len(mine)),
+                              failures=str(sum(c.result == "FAIL" for c in mine)),
+                              skipped=str(sum(c.result == "n/a" for c in mine)),
+                              time=f"{sum(c.seconds for c in mine):.3f}")  # fmt: skip
+        for c in mine:
+            case = ET.SubElement(suite, "testcase", classname=f"interop.{peer}.{c.category}", name=c.item,
+                                 time=f"{c.seconds:.3f}")  # fmt: skip
+            first = next((line for line in c.detail.splitlines() if line.strip()), "")[:300]
+            if c.result == "FAIL":
+                ET.SubElement(case, "failure", message=first or "FAIL").text = c.detail
+            elif c.result == "n/a":
+                ET.SubElement(case, "skipped", message=first or "n/a")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def markdown(cells: list[Cell]) -> str:

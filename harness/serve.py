@@ -1,20 +1,21 @@
-"""`harness serve`: a ready SSH server on our own stack.
+"""`harness serve`: a ready SSH server on our own stack, for people who point real clients at it.
 
-Runs commands with the system shell (exec and shell, with a pty when asked), serves the sftp
-subsystem through OpenSSH's sftp-server binary when one is installed, authenticates by password
-and/or an authorized_keys file, and forwards ports to and from loopback only. Used by the
-client-interop tests (real ssh, dbclient, plink, paramiko, AsyncSSH against us) and useful to
-anyone who wants a scriptable SSH server.
+Offers what OpenSSH's sshd offers by default (harness.ssh.config's server defaults; the
+ssh-audit-clean subset with ``hardened``), runs commands with the system shell (exec and shell,
+with a pty when asked) as the logged-in user when it can (harness.session_process), serves the
+sftp subsystem through OpenSSH's sftp-server binary when one is installed, authenticates by
+password and/or an authorized_keys file, and forwards ports to and from loopback only. It logs
+what sshd logs (connections, auth results, channels, disconnects), with whatever the client
+chose escaped. Used by the client-interop tests (real ssh, dbclient, plink, paramiko, AsyncSSH
+against us) and useful to anyone who wants a scriptable SSH server.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import pty
 import shutil
 import socket
-import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -34,20 +35,19 @@ from harness.server import (
     ServerInterface,
     SubsystemHandler,
 )
+from harness.session_process import DEFAULT_HANGUP_GRACE, CommandRunner, LoginUser, pump_output
 
 log = logging.getLogger("harness.serve")
 
 SFTP_SERVER_PATHS = ("/usr/lib/openssh/sftp-server", "/usr/lib/sftp-server", "/usr/libexec/sftp-server")
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
-# Bytes read from a local process or socket per channel write.
-PUMP_CHUNK = 32768
-# How long a command's thread waits for a Dropbear client's CHANNEL_CLOSE after ours (see
-# CommandRunner._wake_dropbear_client): a client may still be writing out what we sent, but a
-# thread must not wait forever; the wait also ends as soon as the connection does.
-DROPBEAR_CLOSE_WAIT = 3600.0
 # Past connections a Listener remembers for inspection (Listener.served): enough for a test
 # module's connections, small enough that a long-running server's memory stays flat.
 SERVED_HISTORY = 64
+# sshd's LoginGraceTime: a connection that has not logged in after this many seconds is closed.
+LOGIN_GRACE_TIME = 120.0
+# How long a connection's thread waits in one go for the connection to end (it then waits again).
+END_WAIT = 3600.0
 
 
 def find_sftp_server() -> str | None:
@@ -77,6 +77,49 @@ class ServeConfig:
     # with a small limit *our* server starts re-exchanges in the middle of a transfer, whatever
     # the client's own rekey policy is (paramiko, plink and dbclient would not rekey in 64 MiB).
     rekey_bytes: int | None = None
+    # Offer only what ssh-audit rates without "fail" (no NIST ECDH, no ECDSA host keys) instead of
+    # sshd's default offer. Ignored for a category that all_algorithms or algorithms sets.
+    hardened: bool = False
+    # The account commands run as (session_process.login_user_for decides); None: the server's own.
+    login_user: LoginUser | None = None
+    # Seconds from SIGHUP to SIGKILL for the programs of a connection that ended under them.
+    hangup_grace: float = DEFAULT_HANGUP_GRACE
+
+
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def printable(text: str | bytes | bytearray) -> str:
+    """``text`` with every character that ``str.isprintable()`` rejects escaped, for a log line.
+
+    Why: user names, commands, environment values and the version line come from the client;
+    a newline or an escape sequence in them must not forge log lines or drive the terminal that
+    shows the log. A local stand-in with the rules of the shared helper being added as
+    harness.ssh.printable (Python's escapes, backslashes left alone); use that once it exists.
+    """
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if char.isprintable():
+            out.append(char)
+        elif char in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[char])
+        else:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
+def peer_name(address: Any) -> str:
+    """host:port of a socket address ([host]:port for IPv6)."""
+    try:
+        host, port = address[0], address[1]
+    except (TypeError, IndexError):
+        return str(address)
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
 def _is_loopback(host: str) -> bool:
@@ -85,209 +128,8 @@ def _is_loopback(host: str) -> bool:
     return host.startswith("127.")
 
 
-def pump_output(read: Callable[[int], bytes], send_all: Callable[[bytes], None]) -> bool:
-    """Copy until EOF (b"") or an error from ``read`` to ``send_all``.
-
-    Returns False when sending failed (channel closed, or the client's window stayed shut past
-    the channel timeout): the caller must then stop the program rather than leave it blocked
-    on a pipe nobody reads.
-    """
-    while True:
-        try:
-            data = read(PUMP_CHUNK)
-        except OSError:
-            return True
-        if not data:
-            return True
-        try:
-            send_all(data)
-        except Exception as exc:
-            log.warning("stopped copying program output to the channel: %s", exc)
-            return False
-
-
-def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
-    """Close our ends of a finished program's pipes (a long-running server must not leak them)."""
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        if pipe is not None:
-            try:
-                pipe.close()
-            except OSError:
-                pass
-
-
-class CommandRunner:
-    """Runs one command (or the shell) for one channel, with or without a pty."""
-
-    def __init__(self, channel: Channel, config: ServeConfig, command: bytes | None, pty_size: tuple[int, int] | None,
-                 env: dict[str, str]) -> None:  # fmt: skip
-        self.channel = channel
-        self.config = config
-        self.command = command
-        self.pty_size = pty_size
-        self.env = env
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.master: int | None = None
-
-    def start(self) -> None:
-        threading.Thread(target=self._run, name=f"exec-{self.channel.chanid}", daemon=True).start()
-
-    def _argv(self) -> list[str]:
-        if self.command is None:
-            return [self.config.shell, "-i"] if self.pty_size else [self.config.shell]
-        return [self.config.shell, "-c", self.command.decode("utf-8", "replace")]
-
-    def _run(self) -> None:
-        chan = self.channel
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": self.config.cwd or os.getcwd(),
-               "USER": self.config.username, "LOGNAME": self.config.username, "SHELL": self.config.shell}  # fmt: skip
-        env.update(self.config.env or {})
-        env.update(self.env)
-        try:
-            if self.pty_size is not None:
-                self._run_pty(env)
-            else:
-                self._run_pipes(env)
-        except Exception as exc:
-            log.exception("command failed")
-            try:
-                chan.sendall_stderr(f"harness serve: {exc}\n".encode())
-                chan.send_exit_status(127)
-            except Exception:
-                pass
-        finally:
-            chan.close()
-            self._wake_dropbear_client()
-
-    def _wake_dropbear_client(self) -> None:
-        """Send one SSH_MSG_IGNORE once a Dropbear client has answered our CHANNEL_CLOSE.
-
-        Why: dbclient (2020.81 to 2025.89) asks "no channels left? then exit" before it services
-        its channels in each turn of its main loop. When our CLOSE reaches it while it still has
-        received data to write to its stdout, it finishes writing in that later step, answers
-        CLOSE, removes the channel and goes back to select() with nothing left to wake it: its
-        timeout is the 8-hour rekey timer, so the client hangs with all data delivered (seen as
-        an intermittent stall of 64 MiB transfers into a slow pipe). Any packet from us wakes it,
-        it sees no channels and exits with the command's status. IGNORE is allowed at any time
-        (RFC 4253 11.2) and changes nothing else.
-        """
-        transport = self.channel.transport
-        if not (transport.remote_version or "").startswith("SSH-2.0-dropbear"):
-            return
-        try:
-            transport.wait_until(lambda: self.channel.closed, DROPBEAR_CLOSE_WAIT, "the client's CHANNEL_CLOSE")
-            transport.send_ignore()
-        except Exception as exc:  # the connection ended first: nothing left to wake
-            log.debug("no wake-up for the Dropbear client: %s", exc)
-
-    def _run_pipes(self, env: dict[str, str]) -> None:
-        chan = self.channel
-        pipe = subprocess.PIPE
-        proc = subprocess.Popen(self._argv(), stdin=pipe, stdout=pipe, stderr=pipe, cwd=self.config.cwd, env=env,
-                                start_new_session=True)  # fmt: skip
-        self.proc = proc
-        assert proc.stdin and proc.stdout and proc.stderr
-        err_thread = threading.Thread(target=pump_output, args=(proc.stderr.read1, chan.sendall_stderr),
-                                      daemon=True)  # fmt: skip
-        err_thread.start()
-        in_thread = threading.Thread(target=self._feed_stdin, args=(proc.stdin,), daemon=True)
-        in_thread.start()
-        if not pump_output(proc.stdout.read1, chan.sendall):
-            self._kill()
-        err_thread.join()
-        status = proc.wait()
-        _close_pipes(proc)
-        self._send_status(status)
-
-    def _feed_stdin(self, stdin: Any) -> None:
-        chan = self.channel
-        chan.settimeout(None)
-        try:
-            while True:
-                data = chan.recv(1 << 20)
-                if not data:
-                    break
-                stdin.write(data)
-                stdin.flush()
-        except (OSError, Exception):
-            pass
-        finally:
-            try:
-                stdin.close()
-            except OSError:
-                pass
-
-    def _run_pty(self, env: dict[str, str]) -> None:
-        import fcntl
-        import struct
-        import termios
-
-        chan = self.channel
-        master, slave = pty.openpty()
-        cols, rows = self.pty_size or (80, 24)
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        env.setdefault("TERM", "xterm")
-        proc = subprocess.Popen(self._argv(), stdin=slave, stdout=slave, stderr=slave, cwd=self.config.cwd, env=env,
-                                start_new_session=True)  # fmt: skip
-        os.close(slave)
-        self.proc, self.master = proc, master
-        in_thread = threading.Thread(target=self._feed_pty, args=(master,), daemon=True)
-        in_thread.start()
-        pump_output(lambda n: os.read(master, n), chan.sendall)
-        status = proc.wait()
-        os.close(master)
-        self._send_status(status)
-
-    def _feed_pty(self, master: int) -> None:
-        chan = self.channel
-        chan.settimeout(None)
-        try:
-            while data := chan.recv(65536):
-                os.write(master, data)
-        except (OSError, Exception):
-            pass
-
-    def _kill(self) -> None:
-        import signal as sig
-
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig.SIGKILL)
-            except OSError:
-                pass
-
-    def resize(self, cols: int, rows: int) -> None:
-        import fcntl
-        import struct
-        import termios
-
-        if self.master is not None:
-            fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-    def signal(self, name: str) -> None:
-        import signal as sig
-
-        num = getattr(sig, f"SIG{name}", None)
-        if self.proc is not None and num is not None:
-            os.killpg(self.proc.pid, num)
-
-    def _send_status(self, status: int) -> None:
-        import signal as sig
-
-        chan = self.channel
-        if status < 0:
-            try:
-                name = sig.Signals(-status).name.removeprefix("SIG")
-            except ValueError:
-                name = str(-status)
-            chan.send_exit_signal(name)
-        else:
-            chan.send_exit_status(status)
-        chan.shutdown_write()
-
-
 class SFTPSubsystem(SubsystemHandler):
-    """The sftp subsystem through OpenSSH's sftp-server binary (stdin/stdout)."""
+    """The sftp subsystem through OpenSSH's sftp-server binary (stdin/stdout), as the login user."""
 
     def start_subsystem(self, name: str, transport: Any, channel: Channel) -> None:
         server = self.get_server()
@@ -295,15 +137,9 @@ class SFTPSubsystem(SubsystemHandler):
         binary = find_sftp_server()
         if binary is None:
             raise RuntimeError("no sftp-server binary installed")
-        proc = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=server.config.cwd)
-        runner = CommandRunner(channel, server.config, None, None, {})
-        feeder = threading.Thread(target=runner._feed_stdin, args=(proc.stdin,), daemon=True)
-        feeder.start()
-        assert proc.stdout is not None
-        pump_output(proc.stdout.read1, channel.sendall)
-        proc.wait()
-        _close_pipes(proc)
-        channel.shutdown_write()
+        runner = CommandRunner(channel, server.config, None, None, {}, program=[binary])
+        server.runners[channel.chanid] = runner
+        runner.run_subsystem()
 
 
 class ShellServer(ServerInterface):
@@ -313,11 +149,25 @@ class ShellServer(ServerInterface):
         self.config = config
         self._pty: dict[int, tuple[int, int]] = {}
         self._env: dict[int, dict[str, str]] = {}
-        self._runners: dict[int, CommandRunner] = {}
+        self.runners: dict[int, CommandRunner] = {}  # by channel id: the program each session runs
         self._listeners: dict[tuple[str, int], socket.socket] = {}
         self.transport: Any = None
+        self.peer = "?"  # host:port of the client, for log lines
+        self.login: str | None = None  # how the client logged in, for the log line once it has
+        self._interactive_user = config.username
+        self._ended = False
 
     # -- authentication ---------------------------------------------------------------------
+
+    def _auth_result(self, method: str, username: str, ok: bool, detail: str = "") -> int:
+        """Log a failure now; keep a success for the connection's login line (Listener logs it
+        once the core really authenticated: a publickey "would you accept" probe also asks us)."""
+        what = f"{method}{detail} for '{printable(username)}' from {self.peer}"
+        if ok:
+            self.login = what
+            return AUTH_SUCCESSFUL
+        log.info("auth failed: %s", what)
+        return AUTH_FAILED
 
     def get_allowed_auths(self, username: str) -> str:
         methods = []
@@ -329,26 +179,32 @@ class ShellServer(ServerInterface):
 
     def check_auth_password(self, username: str, password: str) -> int:
         ok = self.config.password is not None and (username, password) == (self.config.username, self.config.password)
-        return AUTH_SUCCESSFUL if ok else AUTH_FAILED
+        return self._auth_result("password", username, ok)
 
     def check_auth_publickey(self, username: str, key: Any) -> int:
         ok = username == self.config.username and any(k == key for k in self.config.authorized_keys)
-        return AUTH_SUCCESSFUL if ok else AUTH_FAILED
+        return self._auth_result("publickey", username, ok, f" ({key.get_name()} {key.fingerprint_sha256()})")
 
     def check_auth_interactive(self, username: str, submethods: str) -> int | InteractiveQuery:
         if self.config.password is None or username != self.config.username:
-            return AUTH_FAILED
+            return self._auth_result("keyboard-interactive", username, False)
+        self._interactive_user = username
         query = InteractiveQuery("", "")
         query.add_prompt("Password: ", False)
         return query
 
     def check_auth_interactive_response(self, responses: list[str]) -> int:
-        return AUTH_SUCCESSFUL if responses == [self.config.password] else AUTH_FAILED
+        ok = responses == [self.config.password]
+        return self._auth_result("keyboard-interactive", self._interactive_user, ok)
 
     # -- channels -----------------------------------------------------------------------------
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
-        return OPEN_SUCCEEDED if kind == "session" else OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        if kind != "session":
+            log.info("%s: channel %d of type '%s' refused", self.peer, chanid, printable(kind))
+            return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        log.info("%s: channel %d (session) opened", self.peer, chanid)
+        return OPEN_SUCCEEDED
 
     def check_channel_pty_request(self, channel: Channel, term: str, width: int, height: int,
                                   pixelwidth: int, pixelheight: int, modes: bytes) -> bool:  # fmt: skip
@@ -357,17 +213,25 @@ class ShellServer(ServerInterface):
         return True
 
     def check_channel_env_request(self, channel: Channel, name: str, value: str) -> bool:
+        log.debug("%s: channel %d: env %s='%s'", self.peer, channel.chanid, printable(name), printable(value))
         self._env.setdefault(channel.chanid, {})[name] = value
         return True
 
     def _start(self, channel: Channel, command: bytes | None) -> bool:
-        if channel.chanid in self._runners:
+        if channel.chanid in self.runners or self._ended:
             return False  # one program per session channel (RFC 4254 6.5)
+        what = "shell" if command is None else f"exec '{printable(command)}'"
+        log.info("%s: channel %d: %s%s", self.peer, channel.chanid, what,
+                 " (pty)" if channel.chanid in self._pty else "")  # fmt: skip
         runner = CommandRunner(channel, self.config, command, self._pty.get(channel.chanid),
                                self._env.get(channel.chanid, {}))  # fmt: skip
-        self._runners[channel.chanid] = runner
+        self.runners[channel.chanid] = runner
         runner.start()
         return True
+
+    def check_channel_subsystem_request(self, channel: Channel, name: str) -> bool:
+        log.info("%s: channel %d: subsystem '%s'", self.peer, channel.chanid, printable(name))
+        return super().check_channel_subsystem_request(channel, name)
 
     def check_channel_exec_request(self, channel: Channel, command: bytes) -> bool:
         return self._start(channel, command)
@@ -377,13 +241,13 @@ class ShellServer(ServerInterface):
 
     def check_channel_window_change_request(self, channel: Channel, width: int, height: int,
                                             pixelwidth: int, pixelheight: int) -> bool:  # fmt: skip
-        runner = self._runners.get(channel.chanid)
+        runner = self.runners.get(channel.chanid)
         if runner is not None:
             runner.resize(width, height)
         return True
 
     def check_channel_signal_request(self, channel: Channel, signal: str) -> bool:
-        runner = self._runners.get(channel.chanid)
+        runner = self.runners.get(channel.chanid)
         if runner is None:
             return False
         runner.signal(signal)
@@ -429,8 +293,11 @@ class ShellServer(ServerInterface):
 
     def check_channel_direct_tcpip_request(self, chanid: int, origin: tuple[str, int],
                                            destination: tuple[str, int]) -> int:  # fmt: skip
+        where = f"{printable(destination[0])}:{destination[1]}"
         if not self.config.allow_forwarding or not _is_loopback(destination[0]):
+            log.info("%s: channel %d direct-tcpip to %s refused", self.peer, chanid, where)
             return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        log.info("%s: channel %d direct-tcpip to %s", self.peer, chanid, where)
         try:
             sock = socket.create_connection(destination, timeout=10)
         except OSError:
@@ -438,6 +305,19 @@ class ShellServer(ServerInterface):
         # The Channel object exists once this returns OPEN_SUCCEEDED; bridge from a thread.
         threading.Thread(target=self._bridge_later, args=(chanid, sock), daemon=True).start()
         return OPEN_SUCCEEDED
+
+    # -- the end of the connection --------------------------------------------------------
+
+    def end_sessions(self) -> int:
+        """The connection ended: hang up its programs and close its forwarded ports (as sshd).
+
+        Returns how many programs were still running.
+        """
+        self._ended = True
+        for sock in set(self._listeners.values()):
+            sock.close()
+        self._listeners.clear()
+        return sum(runner.hang_up(self.config.hangup_grace) for runner in list(self.runners.values()))
 
     def _bridge_later(self, chanid: int, sock: socket.socket) -> None:
         chan = self.transport._wait_channel(chanid)
@@ -474,14 +354,14 @@ def bridge(sock: socket.socket, chan: Channel) -> None:
     chan.close()
 
 
-def serve_connection(sock: socket.socket, host_keys: list[Any], config: ServeConfig, moduli: str | None = None,
-                     track: Callable[[Any], None] | None = None) -> Any:  # fmt: skip
-    """Start our server on an accepted socket; returns the Transport (already serving).
+def prepare_connection(sock: socket.socket, host_keys: list[Any], config: ServeConfig,
+                       moduli: str | None = None,
+                       server_cls: type[ShellServer] | None = None) -> tuple[Any, ShellServer]:  # fmt: skip
+    """Our server's Transport and ShellServer for an accepted socket, not started yet.
 
-    ``track`` sees the Transport before the key exchange starts, so a connection is on record
-    even when its client finishes (or fails) before start_server returns to us.
-    """
-    from harness.ssh.config import ConnectionConfig
+    ``server_cls`` replaces the policy (the scenario self-check's reference servers refuse
+    everything or deny every login)."""
+    from harness.ssh.config import ConnectionConfig, hardened_server_host_keys, hardened_server_kex
     from harness.transport import Transport
 
     conn_config = ConnectionConfig()
@@ -489,6 +369,9 @@ def serve_connection(sock: socket.socket, host_keys: list[Any], config: ServeCon
         conn_config.rekey_bytes = config.rekey_bytes
     t = Transport(sock, config=conn_config)
     opts = t.get_security_options()
+    if config.hardened:
+        opts.kex = hardened_server_kex()
+        opts.key_types = hardened_server_host_keys()
     if config.all_algorithms:
         from harness.crypto_names import ALGORITHM_CATEGORIES
 
@@ -500,16 +383,42 @@ def serve_connection(sock: socket.socket, host_keys: list[Any], config: ServeCon
         t.add_server_key(key)
     t.load_server_moduli(moduli)
     t.set_subsystem_handler("sftp", SFTPSubsystem)
-    server = ShellServer(config)
+    server = (server_cls or ShellServer)(config)
     server.transport = t
+    return t, server
+
+
+def serve_connection(sock: socket.socket, host_keys: list[Any], config: ServeConfig, moduli: str | None = None,
+                     track: Callable[[Any], None] | None = None) -> Any:  # fmt: skip
+    """Start our server on an accepted socket; returns the Transport (already serving).
+
+    ``track`` sees the Transport before the key exchange starts, so a connection is on record
+    even when its client finishes (or fails) before start_server returns to us.
+    """
+    t, server = prepare_connection(sock, host_keys, config, moduli)
     if track is not None:
         track(t)
     t.start_server(server=server)
     return t
 
 
+def wait_for_end(transport: Any) -> str:
+    """Block until the connection ends; why it ended, for the log (escaped: it quotes the client)."""
+    while True:
+        try:
+            transport.wait_until(lambda: False, END_WAIT, "the end of the connection")
+        except TimeoutError:
+            continue
+        except Exception as exc:
+            return printable(str(exc)) or type(exc).__name__
+
+
 class Listener:
-    """Accept loop for `harness serve` and the tests (127.0.0.1 by default, port 0 = any)."""
+    """Accept loop for `harness serve` and the tests (127.0.0.1 by default, port 0 = any).
+
+    Each connection runs on its own thread from accept to end: key exchange, the log lines,
+    the login grace time, and at the end the hang-up of its programs (ShellServer.end_sessions).
+    """
 
     def __init__(self, host_keys: list[Any], config: ServeConfig, host: str = "127.0.0.1", port: int = 0,
                  moduli: str | None = None) -> None:  # fmt: skip
@@ -528,7 +437,9 @@ class Listener:
         self.served: deque[Any] = deque(maxlen=SERVED_HISTORY)
         self._accepted = 0  # connections ever tracked; marks index into `served` by this count
         self._served_lock = threading.Lock()
+        self._live: set[ShellServer] = set()  # servers of connections not yet ended (for close())
         self._thread = threading.Thread(target=self._run, name="serve-accept", daemon=True)
+        self.server_cls: type[ShellServer] | None = None  # None: ShellServer
 
     def start(self) -> Listener:
         self._thread.start()
@@ -538,12 +449,58 @@ class Listener:
         accept_each(self.sock, self._one)
 
     def _one(self, conn: socket.socket, origin: Any) -> None:
+        """One connection, from accept to its end (this thread is the connection's own)."""
+        peer = peer_name(origin)
         try:
-            transport = serve_connection(conn, self.host_keys, self.config, self.moduli, self._track)
-            # Keep only live connections: a long-running server must not hold every past one.
-            self.transports = [t for t in self.transports if t.is_active()] + [transport]
+            transport, server = prepare_connection(conn, self.host_keys, self.config, self.moduli,
+                                                   self.server_cls)  # fmt: skip
+        except Exception as exc:  # a bad configuration: say so for every connection it spoils
+            log.error("connection from %s refused: cannot set up the server: %s", peer, exc)
+            conn.close()
+            return
+        server.peer = peer
+        log.debug("connection from %s accepted", peer)
+        self._track(transport)
+        with self._served_lock:
+            self._live.add(server)
+        try:
+            self._serve(transport, server)
+        finally:
+            with self._served_lock:
+                self._live.discard(server)
+
+    def _serve(self, transport: Any, server: ShellServer) -> None:
+        peer = server.peer
+        try:
+            transport.start_server(server=server)
         except Exception as exc:
-            log.info("connection ended during setup: %s", exc)
+            log.info("connection from %s, client %s: ended before keys were exchanged: %s", peer,
+                     printable(transport.remote_version or "(none)"), printable(str(exc)))  # fmt: skip
+            transport.close()
+            return
+        k = transport.negotiated
+        log.info("connection from %s, client %s: kex %s, host key %s, cipher %s, mac %s", peer,
+                 printable(transport.remote_version or "(none)"), k.kex, k.host_key_algorithm, k.cipher_in,
+                 k.mac_in or "-")  # fmt: skip
+        # Keep only live connections: a long-running server must not hold every past one.
+        self.transports = [t for t in self.transports if t.is_active()] + [transport]
+        self._watch(transport, server)
+
+    def _watch(self, transport: Any, server: ShellServer) -> None:
+        """Log the login, close a connection that does not log in (LOGIN_GRACE_TIME), and when
+        the connection ends hang up its programs and log one line."""
+        try:
+            transport.wait_until(transport.is_authenticated, LOGIN_GRACE_TIME, "a login")
+            log.info("auth accepted: %s", server.login)
+        except TimeoutError:
+            log.info("%s: no login within %.0f s: closing the connection", server.peer, LOGIN_GRACE_TIME)
+            transport.close()
+        except Exception:
+            pass  # ended before a login: said below
+        reason = wait_for_end(transport)
+        running = server.end_sessions()
+        hung_up = f"; hung up {running} running program(s)" if running else ""
+        log.info("%s disconnected: %s%s", server.peer, reason, hung_up)
 
     def _track(self, transport: Any) -> None:
         with self._served_lock:
@@ -574,6 +531,12 @@ class Listener:
             self._thread.join(5.0)
         for t in self.transports:
             t.close()
+        # The connections' own threads hang up their programs when they see the end; do it here
+        # too, so that a server shutting down leaves no program of a client behind.
+        with self._served_lock:
+            live = list(self._live)
+        for server in live:
+            server.end_sessions()
 
     def __enter__(self) -> Listener:
         return self.start()

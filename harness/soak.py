@@ -2,8 +2,9 @@
 network faults injected by :mod:`harness.faultproxy` in every connection phase.
 
 The test suite runs the short forms (tests/soak/); `harness soak` runs the long forms (10 GiB,
-1,000 rekeys, 100 clients). Every function returns a result dict and raises AssertionError with
-the reason when a property does not hold, so the tests and the command line share one oracle.
+1,000 rekeys, 100 clients). Every function returns a result dict and raises SoakCheckFailed (an
+AssertionError that `python -O` keeps) with the reason when a property does not hold, so the
+tests and the command line share one oracle.
 """
 
 from __future__ import annotations
@@ -28,6 +29,20 @@ MiB = 1 << 20
 GiB = 1 << 30
 # What counts as a typed error on our side when a fault kills the connection.
 TYPED_ERRORS = (SSHException, TimeoutError)
+
+
+class SoakCheckFailed(AssertionError):
+    """A soak or fault property did not hold (an AssertionError, so pytest reports it as one)."""
+
+
+def check(condition: object, message: str) -> None:
+    """Raise :class:`SoakCheckFailed` with ``message`` unless ``condition`` holds.
+
+    Why not ``assert``: ``python -O`` strips asserts, and `harness soak` must not pass a
+    corrupted transfer because the interpreter was optimising.
+    """
+    if not condition:
+        raise SoakCheckFailed(message)
 
 
 # == data with a checksum ========================================================================
@@ -108,9 +123,9 @@ def client_to_sshd(info: Any, total: int, rekeys: int, timeout: float = 300.0) -
     finally:
         t.close()
     remote = out.split()[0].decode() if out.split() else ""
-    assert status == 0, f"sha256sum exited with {status}"
-    assert remote == local.hexdigest(), f"remote digest {remote} != local {local.hexdigest()}"
-    assert kex >= rekeys, f"only {kex} key re-exchanges, expected >= {rekeys}"
+    check(status == 0, f"sha256sum exited with {status}")
+    check(remote == local.hexdigest(), f"remote digest {remote} != local {local.hexdigest()}")
+    check(kex >= rekeys, f"only {kex} key re-exchanges, expected >= {rekeys}")
     return {"pairing": "harness client -> sshd", "bytes": total, "rekeys": kex, "trigger": "rekey_bytes",
             "seconds": round(time.monotonic() - start, 1), "rss_growth_mib": round((peak - rss0) / 1024, 1)}
 
@@ -203,7 +218,8 @@ def ssh_to_our_server(workdir: Path, total: int, rekeys: int, timeout: float = 6
         proc = subprocess.Popen(server.ssh_argv("-c", "aes128-gcm@openssh.com", command="sha256sum"),
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=env)  # fmt: skip
-        assert proc.stdin and proc.stdout and proc.stderr
+        if proc.stdin is None or proc.stdout is None or proc.stderr is None:
+            raise SoakCheckFailed("ssh started without pipes")
         local = hashlib.sha256()
         err_box: list[bytes] = []
         reader = threading.Thread(target=lambda: err_box.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
@@ -222,11 +238,11 @@ def ssh_to_our_server(workdir: Path, total: int, rekeys: int, timeout: float = 6
             proc.stdout.close()
             reader.join(10)
             proc.stderr.close()
-        assert proc.returncode == 0, f"ssh exited with {proc.returncode}: {b''.join(err_box)[-500:]!r}"
+        check(proc.returncode == 0, f"ssh exited with {proc.returncode}: {b''.join(err_box)[-500:]!r}")
         remote = out.split()[0].decode() if out.split() else ""
-        assert remote == local.hexdigest(), f"remote digest {remote} != local {local.hexdigest()}"
+        check(remote == local.hexdigest(), f"remote digest {remote} != local {local.hexdigest()}")
         kex = max((t.key_exchanges for t in server.listener.transports), default=0) - 1
-        assert kex >= rekeys, f"our server ran only {kex} key re-exchanges, expected >= {rekeys}"
+        check(kex >= rekeys, f"our server ran only {kex} key re-exchanges, expected >= {rekeys}")
     finally:
         close_listener(server.listener)
     return {"pairing": "OpenSSH ssh -> harness server", "bytes": total, "rekeys": kex, "trigger": "rekey_packets",
@@ -258,7 +274,7 @@ def _paramiko_client(server: OurServer, payload: bytes) -> None:
             status = chan.recv_exit_status()
             chan.close()
             want = expect if expect is not None else f"{hashlib.sha256(payload).hexdigest()}  -\n".encode()
-            assert status == 0 and bytes(out) == want, f"paramiko {command}: status {status}, {len(out)} bytes"
+            check(status == 0 and bytes(out) == want, f"paramiko {command}: status {status}, {len(out)} bytes")
     finally:
         t.close()
 
@@ -268,10 +284,10 @@ def _ssh_client(server: OurServer, payload: bytes, home: Path) -> None:
     r = subprocess.run(server.ssh_argv(command="echo hello; sha256sum"), input=payload, capture_output=True,
                        env=env, timeout=120)  # fmt: skip
     want = f"hello\n{hashlib.sha256(payload).hexdigest()}  -\n".encode()
-    assert r.returncode == 0 and r.stdout == want, f"ssh: {r.returncode} {r.stdout[:100]!r} {r.stderr[-300:]!r}"
+    check(r.returncode == 0 and r.stdout == want, f"ssh: {r.returncode} {r.stdout[:100]!r} {r.stderr[-300:]!r}")
     r = subprocess.run(server.ssh_argv(command=f"head -c {len(payload)} /dev/zero"), capture_output=True, env=env,
                        timeout=120)  # fmt: skip
-    assert r.returncode == 0 and r.stdout == bytes(len(payload)), f"ssh download: {r.returncode} {r.stderr[-300:]!r}"
+    check(r.returncode == 0 and r.stdout == bytes(len(payload)), f"ssh download: {r.returncode} {r.stderr[-300:]!r}")
 
 
 def concurrent_clients(workdir: Path, clients: int, payload_size: int = MiB, settle: float = 15.0) -> dict[str, Any]:
@@ -323,9 +339,9 @@ def concurrent_clients(workdir: Path, clients: int, payload_size: int = MiB, set
               "leftover_threads": leftover, "fd_delta": open_fds() - fds0,
               "fd_delta_listener_alive": fd_delta_listener_alive,
               "rss_growth_mib": round((peak - rss0) / 1024, 1)}  # fmt: skip
-    assert not failures, f"{len(failures)} client(s) failed: {failures[:5]}"
-    assert not leftover, f"threads left behind: {leftover}"
-    assert result["fd_delta"] <= 0, f"{result['fd_delta']} file descriptor(s) left open"
+    check(not failures, f"{len(failures)} client(s) failed: {failures[:5]}")
+    check(not leftover, f"threads left behind: {leftover}")
+    check(result["fd_delta"] <= 0, f"{result['fd_delta']} file descriptor(s) left open")
     return result
 
 
@@ -422,12 +438,12 @@ def fault_case(info: Any, kind: str, phase: str, direction: str, offsets: dict[s
     result = {"kind": kind, "phase": phase, "direction": direction, "at": fault.at, "seconds": round(elapsed, 2),
               "error": None if error is None else f"{type(error).__name__}: {error}"}  # fmt: skip
     if kind in SURVIVABLE:
-        assert error is None, f"{kind} in {phase} ({direction}) broke the session: {result['error']}"
+        check(error is None, f"{kind} in {phase} ({direction}) broke the session: {result['error']}")
     else:
-        assert error is not None, f"{kind} in {phase} ({direction}): the session completed anyway"
-        assert isinstance(error, TYPED_ERRORS), f"{kind} in {phase} ({direction}): untyped {result['error']}"
+        check(error is not None, f"{kind} in {phase} ({direction}): the session completed anyway")
+        check(isinstance(error, TYPED_ERRORS), f"{kind} in {phase} ({direction}): untyped {result['error']}")
         # Waiting stops at our timeout; a few timeouts can chain (connect, auth, channel, echo).
-        assert elapsed < 4 * timeout + 5, f"{kind} in {phase} ({direction}) took {elapsed:.1f} s"
+        check(elapsed < 4 * timeout + 5, f"{kind} in {phase} ({direction}) took {elapsed:.1f} s")
     return result
 
 
@@ -439,7 +455,7 @@ def peer_alive(info: Any) -> None:
         out, _, status = run(t, "echo alive")
     finally:
         t.close()
-    assert (out, status) == (b"alive\n", 0), "the peer did not survive"
+    check((out, status) == (b"alive\n", 0), "the peer did not survive")
 
 
 # == `harness soak` ==============================================================================

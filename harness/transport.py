@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.channel import Channel
@@ -27,11 +28,14 @@ from harness.ssh.errors import (
     ConnectionLost,
     DisconnectReason,
     HostKeyMismatch,
+    NoValidConnectionsError,
     PartialAuthentication,
     PeerDisconnected,
     SSHException,
+    SSHTimeout,
 )
 from harness.ssh.phases import Phase, Role
+from harness.ssh.printable import printable
 from harness.ssh.wire import messages as m
 
 T = TypeVar("T")
@@ -39,13 +43,21 @@ log = logging.getLogger("harness.transport")
 
 
 def _open_socket(target: Any, timeout: float) -> socket.socket:
+    """Connect to ``target``; a failure raises an SSHException subclass that names the address
+    (paramiko's NoValidConnectionsError, or SSHTimeout), not a bare OSError."""
     if isinstance(target, socket.socket):
         return target
     if isinstance(target, str):
         host, _, port = target.rpartition(":")
         target = (host or target, int(port) if port else 22)
     if isinstance(target, tuple):
-        return socket.create_connection(target, timeout=timeout)
+        address = (str(target[0]), int(target[1]))
+        try:
+            return socket.create_connection(address, timeout=timeout)
+        except TimeoutError as exc:
+            raise SSHTimeout(f"could not connect to {address[0]}:{address[1]}: no answer within {timeout} s") from exc
+        except OSError as exc:
+            raise NoValidConnectionsError({address: exc}) from exc
     if hasattr(target, "recv") and hasattr(target, "sendall"):
         return target  # a socket-like object
     raise TypeError(f"Transport needs a socket, (host, port) or 'host:port', not {type(target).__name__}")
@@ -100,6 +112,11 @@ class Transport:
         except (OSError, AttributeError):
             pass
         self._disconnect: ev.Disconnected | None = None
+        # Observer mode (config.observe): called with each PeerViolation, under the protocol
+        # lock. The scenario self-check's reference servers ignore violations or hang up here.
+        self.on_violation: Callable[[ev.PeerViolation], None] | None = None
+        self._capture_dir: str | None = None  # set_capture(); else $HARNESS_PCAP_DIR
+        self._capture: Any = None
 
     # == lifecycle =========================================================================
 
@@ -148,6 +165,8 @@ class Transport:
             self._driver.wait_for(predicate, self.default_timeout if timeout is None else timeout, what)
         except SSHException:
             if self._disconnect is not None and self._disconnect.by_peer:
+                if self._disconnect.error is not None:  # the stream ended: ConnectionLost / NotAnSSHServer
+                    raise self._disconnect.error from None
                 raise PeerDisconnected(self._disconnect.reason, self._disconnect.description) from None
             raise
 
@@ -162,9 +181,19 @@ class Transport:
         """Start the driver and wait for the first key exchange (both roles)."""
         self._driver = ThreadedDriver(self.sock, self._conn, self._on_event, logger=self._log)
         self._driver.tick = self._tick
+        self._start_capture(self._driver)
         self._driver.start()
         try:
             self._wait(lambda: self._kex_done > 0, timeout, "the first key exchange")
+        except TimeoutError as exc:  # name the address: "timed out" alone does not say which peer
+            where = "{}:{}".format(*self._peername[:2]) if self._peername else "the peer"
+            limit = self.default_timeout if timeout is None else timeout
+            silent = self._conn.phase is Phase.VERSION
+            self.close()  # nothing usable is left: do not keep the socket and the reader thread
+            if silent:
+                raise SSHTimeout(f"{where} sent no SSH identification line within {limit} s "
+                                 "(is an SSH server listening there?)") from exc  # fmt: skip
+            raise SSHTimeout(f"key exchange with {where} did not finish within {limit} s") from exc
         finally:
             if event is not None:
                 event.set()
@@ -259,8 +288,11 @@ class Transport:
 
     def connect(self, hostkey: Any = None, username: str = "", password: str | None = None,
                 pkey: Any = None, *, host_keys: Any = None, hostname: str | None = None,
-                port: int = 22, timeout: float | None = None) -> None:  # fmt: skip
-        """Key exchange, host key check, then password or public key authentication."""
+                port: int = 22, timeout: float | None = None, pcap: str | None = None) -> None:  # fmt: skip
+        """Key exchange, host key check, then password or public key authentication; ``pcap``
+        writes the connection as a pcapng and key log into that directory (set_capture)."""
+        if pcap is not None:
+            self.set_capture(pcap)
         if hostkey is not None:
             self._expected_key = hostkey
         if host_keys is not None:
@@ -319,6 +351,29 @@ class Transport:
                 pass
         driver.shutdown()
         driver.join(5.0)
+        if self._capture is not None:
+            self._capture.close()
+
+    def set_capture(self, directory: str | None) -> None:
+        """Write this connection as a pcapng plus an SSH key log into ``directory`` (before
+        start_client/start_server; harness/capture). None: only if $HARNESS_PCAP_DIR is set."""
+        self._capture_dir = directory
+
+    @property
+    def capture_files(self) -> tuple[str, str] | None:
+        """(pcapng path, key log path) of this connection's capture, or None."""
+        c = self._capture
+        return None if c is None else (str(c.pcap_path), str(c.keylog_path))
+
+    def _start_capture(self, driver: ThreadedDriver) -> None:
+        from harness.capture import ConnectionCapture, directory_from_env
+
+        directory = Path(self._capture_dir) if self._capture_dir else directory_from_env()
+        if directory is None:
+            return
+        self._capture = ConnectionCapture(directory, self.sock, self._conn.is_client)
+        driver.recorder = self._capture.record
+        self._conn.kex_observer = self._capture.observe_kex
 
     def is_active(self) -> bool:
         return self._driver is not None and not self._driver.closed and self._conn.phase is not Phase.CLOSED
@@ -339,6 +394,8 @@ class Transport:
         return self._username
 
     def get_banner(self) -> str | None:
+        """The server's USERAUTH_BANNER as sent, control characters included: pass it through
+        ``harness.ssh.printable.printable`` before showing it on a terminal."""
         return self._banner
 
     def get_remote_server_key(self) -> Any:
@@ -405,9 +462,11 @@ class Transport:
         elif isinstance(event, ev.Disconnected):
             self._disconnect = event
             if event.by_peer:
-                self._log.info("peer disconnected: reason %s: %s", event.reason, event.description)
+                self._log.info("peer disconnected: reason %s: %s", event.reason, printable(event.description))
         elif isinstance(event, ev.DebugReceived):
-            self._log.debug("peer debug message: %s", event.message)
+            self._log.debug("peer debug message: %s", printable(event.message))
+        elif isinstance(event, ev.PeerViolation) and self.on_violation is not None:
+            self.on_violation(event)
 
     def _tick(self) -> None:
         """Reader thread, under the core lock, after a second of silence from the peer."""
@@ -461,7 +520,7 @@ class Transport:
             raise AuthenticationException(f"{method} authentication failed for {username!r}; server allows "
                                           f"{', '.join(event.methods)}")  # fmt: skip
         if isinstance(event, ev.AuthPasswordChangeRequired):
-            raise AuthenticationException(f"server demands a password change: {event.prompt}")
+            raise AuthenticationException(f"server demands a password change: {printable(event.prompt)}")
         raise AuthenticationException(f"unexpected reply during {method} authentication: {event}")
 
     def auth_none(self, username: str) -> list[str]:

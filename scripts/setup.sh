@@ -16,9 +16,13 @@ done
 if ! /usr/bin/python3 -c 'import paramiko, asyncssh' 2>/dev/null; then
     need_pkgs+=(python3-paramiko python3-asyncssh)
 fi
+# Report and capture tools the tests use: tshark decrypts our pcapng captures with the key log
+# (tests/capture), headless chromium renders the scenario report (tests/scenario/test_report.py).
+[ -x /usr/bin/tshark ] || need_pkgs+=(tshark)
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
-        echo "setup: OpenSSH/Dropbear are missing and installing them needs root (apt-get install ${need_pkgs[*]})" >&2
+        echo "setup: packages are missing and installing them needs root (apt-get install ${need_pkgs[*]})" >&2
         exit 1
     fi
     export DEBIAN_FRONTEND=noninteractive

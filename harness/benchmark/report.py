@@ -129,6 +129,8 @@ def markdown(res: dict[str, Any]) -> str:
         out += _main_sections(res)
     if res.get("sftp"):
         out += sftp.markdown(res["sftp"])
+    if res.get("sftp_skipped"):
+        out += ["## SFTP", "", f"Skipped: {res['sftp_skipped']}.", ""]
     out += _closing_sections(res)
     return "\n".join(out) + "\n"
 

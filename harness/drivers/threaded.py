@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from harness.ssh import events as ev
 from harness.ssh.connection import Connection
-from harness.ssh.errors import ConnectionLost, RemoteProtocolError, SSHException
+from harness.ssh.errors import ConnectionLost, LocalPolicyError, RemoteProtocolError, SSHException, SSHTimeout
 
 T = TypeVar("T")
 # One recv takes many packets at once; 256 KiB covers a full window burst on loopback.
@@ -67,6 +67,10 @@ class ThreadedDriver:
         self.closed = False
         self.log = logger or logging.getLogger("harness.transport")
         self.tick: Callable[[], None] | None = None  # called under the lock every TICK_SECONDS
+        # Capture seam (harness/capture): called with ("out"|"in", bytes) for the bytes that
+        # really left or arrived, from whichever thread moved them, and ("closed", b"") once
+        # the connection is shut down; None costs nothing.
+        self.recorder: Callable[[str, bytes], None] | None = None
         self._thread = threading.Thread(target=self._run, name=f"{name}-reader", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name=f"{name}-writer", daemon=True)
         try:
@@ -105,6 +109,8 @@ class ThreadedDriver:
                         sent = self._nbsock.send(out)
                     except OSError:  # full (BlockingIOError), or an error the writer will report
                         sent = 0
+                    if sent and self.recorder is not None:
+                        self.recorder("out", bytes(out[:sent]))
                     del out[:sent]
                 if out:
                     self._out_cond.notify()
@@ -121,6 +127,8 @@ class ThreadedDriver:
                 self._writer_busy = True
             try:
                 self._wsock.sendall(data)
+                if self.recorder is not None:
+                    self.recorder("out", data)
                 with self._out_cond:
                     self._writer_busy = False
             except OSError as exc:
@@ -139,7 +147,7 @@ class ThreadedDriver:
             if self.error is not None:
                 raise self.error if isinstance(self.error, SSHException) else SSHException(str(self.error))
             if not ok:
-                raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+                raise SSHTimeout(f"timed out after {timeout} s waiting for {what}")
             raise ConnectionLost(f"connection closed while waiting for {what}")
 
     def _set_error(self, exc: BaseException) -> None:
@@ -164,12 +172,17 @@ class ThreadedDriver:
                     if not self.closed:
                         self._set_error(ConnectionLost(f"receive failed: {exc}"))
                     break
+                if self.recorder is not None:
+                    self.recorder("in", data)
                 if not data:
                     self.call(self.conn.receive_eof)
                     break
                 self.call(lambda d=data: self.conn.receive_data(d))
         except RemoteProtocolError as exc:
             self.log.warning("protocol error from peer: %s", exc)
+            self._set_error(exc)
+        except LocalPolicyError as exc:  # our configuration refused the peer (unknown host key)
+            self.log.warning("refused the peer: %s", exc)
             self._set_error(exc)
         except Exception as exc:  # a bug in the core: keep it visible to the caller
             self.log.exception("internal error in the SSH core")
@@ -193,6 +206,8 @@ class ThreadedDriver:
         self.sock.close()
         self._wsock.close()
         self._nbsock.close()
+        if self.recorder is not None:
+            self.recorder("closed", b"")
 
     def join(self, timeout: float) -> None:
         if self._thread.is_alive() and threading.current_thread() is not self._thread:

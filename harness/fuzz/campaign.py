@@ -28,12 +28,13 @@ from pathlib import Path
 from harness.fuzz import TARGETS
 from harness.fuzz.common import ARGV0_ENV
 from harness.fuzz.minimize import Finding, hang_location, minimize, reproduce, target_function
+from harness.resources import data_root, work_root
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = data_root()  # the checkout, or the installed wheel's copy of corpus/
 CORPUS = ROOT / "corpus"
 DICTIONARY = CORPUS / "dictionaries" / "ssh.dict"
 REGRESSIONS = CORPUS / "regressions"
-WORK = ROOT / "results" / "fuzz"  # results/ is git-ignored: campaign corpora never land in git
+WORK = work_root() / "results" / "fuzz"  # results/ is git-ignored: campaign corpora never land in git
 ARTIFACT_KINDS = ("crash", "timeout", "oom", "leak", "slow-unit")
 # libFuzzer's per-input timeout: the slowest legitimate input (an 8192-bit group exchange
 # with a fuzzed prime, a 16384-bit RSA signature check) takes well under a second.

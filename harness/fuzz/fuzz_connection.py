@@ -119,7 +119,9 @@ def _transcripts() -> Path:
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         return Path(bundle) / "corpus" / "transcripts"
-    return Path(__file__).resolve().parents[2] / "corpus" / "transcripts"
+    from harness.resources import data_path
+
+    return data_path("corpus", "transcripts")
 
 
 TRANSCRIPTS = _transcripts()

@@ -27,7 +27,7 @@ import sys
 from harness.fuzz.common import OracleViolation, instrument_module, instrumented
 
 with instrumented():
-    from harness.ssh.errors import DecodeError, HostKeyMismatch
+    from harness.ssh.errors import DecodeError, HostKeyMismatch, UnknownHostKey
     from harness.ssh.keys import known_hosts as kh
     from harness.ssh.keys import private, public
     from harness.ssh.wire.codec import Reader
@@ -157,7 +157,7 @@ def _check_known_hosts(data: bytes) -> None:
         entry.matches("[127.0.0.1]:2222")
         try:
             kh.verify_host_key(hosts, "example.com", 22, entry.key)
-        except HostKeyMismatch:
+        except (HostKeyMismatch, UnknownHostKey):
             pass
     hosts.lookup("[127.0.0.1]:2222")
 

@@ -38,6 +38,7 @@ import re
 import socket
 import struct
 import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -45,6 +46,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.resources import work_root
 from harness.scenario import steps as st
 from harness.scenario import tampers as tp
 from harness.scenario.runner import Closed, Context, LocalError, StepFailure
@@ -56,7 +58,7 @@ from harness.ssh.wire import fields as f
 from harness.ssh.wire import messages as m
 from harness.ssh.wire.message import Message
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = work_root()
 FINDINGS = ROOT / "results" / "live-fuzz"  # git-ignored, like campaign corpora
 POINTS = ("version", "kexinit", "kex", "userauth", "channel")
 FAST_KEX = ("curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256")
@@ -355,11 +357,13 @@ def _dmesg_lines() -> list[str]:
 class PeerUnderTest:
     """The real peer: started from the registry, checked after every iteration, restarted after a finding."""
 
-    def __init__(self, peer_id: str, launcher: str = "docker", workdir: Path | None = None) -> None:
+    def __init__(self, peer_id: str, launcher: str = "docker", workdir: Path | None = None,
+                 user_peers: Any = None) -> None:  # fmt: skip
         from harness.scenario.peers import PeerPool
 
         self.peer_id = peer_id
         self.pool = PeerPool(launcher)
+        self.user_peers = user_peers  # harness.peers.user_peers.UserPeers: --live ssh://... or a peers.toml name
         self.handle: Any = None
         self.restarts = 0
         self._log_seen = 0
@@ -371,8 +375,18 @@ class PeerUnderTest:
         return self.handle.info
 
     def start(self) -> None:
-        self.handle = self.pool.get(self.peer_id)
+        if self.user_peers is not None and self.peer_id in self.user_peers.servers:
+            self.handle = self.user_peers.server_handle(self.peer_id)
+        else:
+            self.handle = self.pool.get(self.peer_id)
         self._log_seen = len(self.handle.logs())
+
+    @property
+    def restartable(self) -> bool:
+        """False for a server run outside the harness (--live ssh://...): it cannot be restarted."""
+        from harness.peers.target import ExternalServer
+
+        return not isinstance(self.handle, ExternalServer)
 
     def restart(self) -> None:
         """A fresh instance (the pool starts a new one once the old one is stopped)."""
@@ -409,6 +423,8 @@ class PeerUnderTest:
 
     def stop(self) -> None:
         self.pool.stop_all()
+        if self.user_peers is not None:
+            self.user_peers.stop_all()
 
 
 # -- the run ----------------------------------------------------------------------------------------
@@ -513,14 +529,17 @@ def write_finding(out_dir: Path, peer: PeerUnderTest, result: IterationResult, c
 def run(peer_id: str, seed: int = 1, seconds: float | None = 60.0, iterations: int | None = None,
         out_dir: Path = FINDINGS, launcher: str = "docker", answer_timeout: float = 2.0, probe_timeout: float = 5.0,
         step_timeout: float = 10.0, after_iteration: Callable[[PeerUnderTest, IterationResult], None] | None = None,
-        log: Callable[[str], None] = print) -> RunSummary:  # fmt: skip
+        log: Callable[[str], None] = print, user_peers: Any = None) -> RunSummary:  # fmt: skip
     """Fuzz ``peer_id`` until ``seconds`` or ``iterations`` run out; findings go to ``out_dir``.
+
+    ``user_peers`` holds the user's own servers (docs/TARGETS.md); one run outside the harness
+    cannot be restarted, so its run ends at the first finding.
 
     ``after_iteration(peer, result)`` runs between an iteration and its peer check (tests use it
     to break the peer on purpose and watch the check notice).
     """
     summary = RunSummary(peer_id, seed)
-    peer = PeerUnderTest(peer_id, launcher)
+    peer = PeerUnderTest(peer_id, launcher, user_peers=user_peers)
     started = time.monotonic()
     log(f"live fuzzing {peer_id} ({peer.info.banner}) at {peer.info.host}:{peer.info.port}, seed {seed}")
     try:
@@ -540,6 +559,10 @@ def run(peer_id: str, seed: int = 1, seconds: float | None = 60.0, iterations: i
                 summary.findings.append(path)
                 log(f"  FINDING {result.finding} at iteration {i} ({result.mutation.describe()}): "
                     f"{result.evidence.splitlines()[0]} -> {path}")  # fmt: skip
+                if not peer.restartable:
+                    log(f"  {peer_id} runs outside the harness and cannot be restarted: stopping at this finding")
+                    i += 1
+                    break
                 peer.restart()
                 log(f"  restarted {peer_id} ({peer.info.host}:{peer.info.port})")
             i += 1
@@ -574,13 +597,30 @@ def replay(finding: Path, launcher: str = "docker", probe_timeout: float = 5.0,
         peer.stop()
 
 
+def _default_peers_file() -> str | None:
+    from harness.peers.user_peers import default_peers_file
+
+    found = default_peers_file()
+    return str(found) if found else None
+
+
 def cli(args: Any) -> int:
     """``harness fuzz --live PEER [--time T] [--seed S] [--runs N]`` / ``--live-replay DIR``."""
     if args.live_replay:
         return 1 if replay(Path(args.live_replay)) else 0
     from harness.fuzz.campaign import parse_duration
+    from harness.peers.base import PeerError
+    from harness.peers.user_peers import DEFAULT_TARGET_NAME, load_user_peers
 
     seconds = parse_duration(args.time) if args.time else (None if args.runs else 60)
-    summary = run(args.live, seed=args.seed, seconds=seconds, iterations=args.runs,
-                  out_dir=Path(args.workdir) if args.workdir else FINDINGS)  # fmt: skip
+    peer_id, target = args.live, None
+    if args.live.startswith("ssh://"):  # a server someone else runs (docs/TARGETS.md)
+        peer_id, target = DEFAULT_TARGET_NAME, args.live
+    try:
+        user_peers = load_user_peers(target=target, peers_file=_default_peers_file())
+    except PeerError as exc:
+        print(f"harness fuzz --live: {exc}", file=sys.stderr)
+        return 2
+    summary = run(peer_id, seed=args.seed, seconds=seconds, iterations=args.runs,
+                  out_dir=Path(args.workdir) if args.workdir else FINDINGS, user_peers=user_peers)  # fmt: skip
     return 1 if summary.findings else 0

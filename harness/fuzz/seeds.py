@@ -40,13 +40,14 @@ from typing import Any
 
 from harness.fuzz import fuzz_codec, fuzz_connection, fuzz_keys, fuzz_packet
 from harness.fuzz.common import FEED_BYTES, FEED_CHUNKS, FEED_WHOLE, join_records
+from harness.resources import data_root
 from harness.ssh.kex.methods import KEX_METHODS
 from harness.ssh.phases import Role
 from harness.ssh.wire import messages as m
 from harness.ssh.wire.message import Message
 from harness.transcript import Transcript
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = data_root()  # the checkout, or the installed wheel's copy of corpus/
 CORPUS = ROOT / "corpus"
 TRANSCRIPTS = CORPUS / "transcripts"
 # At most this many distinct payloads per (message type, context, direction): enough variety

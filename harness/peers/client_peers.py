@@ -115,18 +115,28 @@ def client_specs() -> dict[str, ClientPeerSpec]:
     return specs
 
 
+def _aliases() -> dict[str, str]:
+    """Short names: the fixed ones, plus the id without its version for the local packaged
+    peers (``plink``, ``paramiko-client``, ``asyncssh-client``: the newest libraries)."""
+    aliases = dict(ALIASES)
+    for spec in client_specs().values():
+        if not spec.container and spec.interpreter != DEBIAN_PYTHON:
+            aliases.setdefault(spec.peer_id.rsplit("-", 1)[0], spec.peer_id)
+    return aliases
+
+
 def resolve(peer_id: str) -> ClientPeerSpec:
     """The spec of a client peer id or alias; PeerError names the known ids otherwise."""
     specs = client_specs()
-    aliases = dict(ALIASES)
-    for spec in specs.values():
-        if not spec.container and spec.interpreter != DEBIAN_PYTHON:  # plink, the newest libraries
-            aliases.setdefault(spec.peer_id.rsplit("-", 1)[0], spec.peer_id)
-    canonical = aliases.get(peer_id, peer_id)
+    canonical = _aliases().get(peer_id, peer_id)
     if canonical not in specs:
-        known = ", ".join([*specs, *aliases])
-        raise PeerError(f"unknown client peer {peer_id!r}; known: {known}")
+        raise PeerError(f"unknown client peer {peer_id!r}; known: {', '.join(known_client_peer_ids())}")
     return specs[canonical]
+
+
+def known_client_peer_ids() -> list[str]:
+    """Every client peer id and alias (sanitizer builds included)."""
+    return [*client_specs(), *_aliases()]
 
 
 def default_client_peer_ids(docker: bool) -> list[str]:

@@ -130,6 +130,8 @@ LABEL_RUN_START = "harness.run-start"  # its start time (clock ticks since boot)
 LABEL_HOST = "harness.host"  # hostname: a shared engine may serve several machines
 LABEL_BOOT = "harness.boot"  # boot id: after a reboot no owner is alive
 LABEL_PEER_ID = "harness.peer-id"
+LABEL_STARTED_BY = "harness.started-by"  # "peers-start": a container `harness peers stop ID` may stop
+STARTED_BY_PEERS_START = {LABEL_STARTED_BY: "peers-start"}
 
 # Lost port races are rare; five tries make a failure from that cause practically impossible.
 START_ATTEMPTS = 5
@@ -255,6 +257,28 @@ def cleanup_stale_containers() -> list[str]:
             except docker.errors.NotFound:
                 continue
             removed.append(container.name)
+    return removed
+
+
+def stop_peer_containers(peer_id: str) -> list[str]:
+    """Stop and remove the containers of ``peer_id`` that ``harness peers start`` started on this
+    machine (``harness peers stop ID``); returns their names.
+
+    Unlike :func:`cleanup_stale_containers` this stops containers whose owner is still alive (a
+    ``harness peers start`` in another terminal): the user asked for exactly this peer. Containers
+    of other peers, of test runs (which may be using them right now) and of other machines on a
+    shared engine are left alone.
+    """
+    spec = peer_spec(peer_id)
+    client = _client()
+    removed = []
+    wanted = [f"{LABEL_PEER_ID}={spec.kind}:{spec.tag}", f"{LABEL_STARTED_BY}=peers-start"]
+    for container in client.containers.list(all=True, filters={"label": wanted}):
+        labels = container.labels
+        if labels.get(LABEL_PEER) != "1" or labels.get(LABEL_HOST) != socket.gethostname():
+            continue
+        _remove_container(container, None)
+        removed.append(str(container.name))
     return removed
 
 
@@ -543,14 +567,16 @@ def _prepare_home(home: Path) -> None:
 def start_docker_server(image_kind: str, suite: str, workdir: Path | None = None, *, timeout: float = 30.0,
                         extra_config: Mapping[str, SshdConfigValue] | None = None,
                         host_key_types: Sequence[str] = DEFAULT_DROPBEAR_HOST_KEYS,
-                        extra_args: Sequence[str] = (), variant: str = "") -> DockerServer:
+                        extra_args: Sequence[str] = (), variant: str = "",
+                        labels: Mapping[str, str] | None = None) -> DockerServer:
     """Start ``harness-peer/<image_kind>:<suite>[-<variant>]`` on a free loopback port; returns once it answered.
 
     ``workdir`` (None: a temp dir that ``stop()`` removes) is mounted at /harness and holds the
     config, host keys, known_hosts, the per-run home and the log. ``extra_config`` overrides
     sshd_config options (OpenSSH, as in :func:`harness.peers.process.openssh_config`);
     ``host_key_types`` picks Dropbear's host keys (1-4 names; types the release cannot make,
-    like dsa in newer ones, are skipped); ``extra_args`` go to dropbear/tinysshd.
+    like dsa in newer ones, are skipped); ``extra_args`` go to dropbear/tinysshd; ``labels`` are
+    added to the container's (``harness peers start`` marks its own, for ``harness peers stop ID``).
     """
     if image_kind not in PEER_KINDS:
         raise ValueError(f"image_kind must be one of {PEER_KINDS}: {image_kind!r}")
@@ -573,7 +599,8 @@ def start_docker_server(image_kind: str, suite: str, workdir: Path | None = None
         workdir = workdir.resolve()
         cleanup = []
     try:
-        return _start(client, spec, image, workdir, cleanup, deadline, extra_config, host_key_types, extra_args)
+        return _start(client, spec, image, workdir, cleanup, deadline, extra_config, host_key_types, extra_args,
+                      dict(labels or {}))
     except BaseException:
         for directory in cleanup:
             shutil.rmtree(directory, ignore_errors=True)
@@ -595,7 +622,7 @@ def start_peer(peer_id: str, workdir: Path | None = None, *, timeout: float = 30
 
 def _start(client: docker.DockerClient, spec: PeerSpec, image: Image, workdir: Path, cleanup: list[Path],
            deadline: float, extra_config: Mapping[str, SshdConfigValue] | None,
-           host_key_types: Sequence[str], extra_args: Sequence[str]) -> DockerServer:
+           host_key_types: Sequence[str], extra_args: Sequence[str], labels: dict[str, str]) -> DockerServer:
     write_config: Callable[[int], None] | None = None
     if spec.kind == "openssh":
         if extra_args:
@@ -626,7 +653,7 @@ def _start(client: docker.DockerClient, spec: PeerSpec, image: Image, workdir: P
                 network_mode="host",
                 volumes={str(workdir): {"bind": CONTAINER_WORKDIR, "mode": "rw"},
                          str(home): {"bind": CONTAINER_HOME, "mode": "rw"}},
-                labels={**_owner_labels(), LABEL_PEER_ID: f"{spec.kind}:{spec.tag}"},
+                labels={**labels, **_owner_labels(), LABEL_PEER_ID: f"{spec.kind}:{spec.tag}"},
             )
         except docker.errors.DockerException as exc:
             raise PeerStartError(f"cannot create a container from {spec.image}: {exc}") from exc

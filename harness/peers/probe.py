@@ -126,13 +126,21 @@ def read_server_kexinit(host: str, port: int, timeout: float) -> dict[str, tuple
     """
     deadline = time.monotonic() + timeout
     with _connect(host, port, timeout) as sock:
-        sock.sendall(PROBE_IDENTIFICATION)
-        stream = _Stream(sock, deadline)
-        banner = _read_identification(stream)
-        packet_length = struct.unpack(">I", stream.read_exact(4))[0]
-        if not 2 <= packet_length <= MAX_PROBE_PACKET:
-            raise ProbeError(f"implausible first packet_length {packet_length} (limit {MAX_PROBE_PACKET})")
-        body = stream.read_exact(packet_length)
+        return read_first_kexinit(sock, deadline)
+
+
+def read_first_kexinit(sock: socket.socket, deadline: float) -> dict[str, tuple[str, ...]]:
+    """Send our identification on a connected socket, then read the peer's line and first KEXINIT.
+
+    Works for either role: a client under test also sends its KEXINIT unasked, so the same probe
+    tells what a client offers (harness.peers.custom)."""
+    sock.sendall(PROBE_IDENTIFICATION)
+    stream = _Stream(sock, deadline)
+    banner = _read_identification(stream)
+    packet_length = struct.unpack(">I", stream.read_exact(4))[0]
+    if not 2 <= packet_length <= MAX_PROBE_PACKET:
+        raise ProbeError(f"implausible first packet_length {packet_length} (limit {MAX_PROBE_PACKET})")
+    body = stream.read_exact(packet_length)
     padding_length = body[0]
     if padding_length + 1 > packet_length:
         raise ProbeError(f"padding_length {padding_length} exceeds packet_length {packet_length}")

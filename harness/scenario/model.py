@@ -107,8 +107,13 @@ class KexMarker(Requirement):
     """The peer's kex list carries an extension marker (ext-info-s, kex-strict-s-v00@openssh.com)."""
 
     marker: str
+    # Only for variants whose parameter ``param`` is true (e.g. the strict variant of a scenario
+    # with strict and non-strict variants); None: always.
+    param: str | None = None
 
     def check(self, info: Any, params: dict[str, Any]) -> str | None:
+        if self.param is not None and not params.get(self.param):
+            return None
         if self.marker not in info.algorithms.get("kex", ()):
             return f"{info.peer_id} does not announce {self.marker}"
         return None
@@ -161,6 +166,12 @@ class Scenario:
     peers: Sequence[str] = ()  # restrict to these peer ids/products (empty: every peer of the role)
     # Sanity scenarios run first and last against each peer, so a peer that died is noticed.
     first_and_last: bool = False
+    # The RFC does not say what a peer must do here: the cell has no verdict, only its pinned
+    # outcome (typically the scenario ends with an Observe step).
+    informational: bool | Callable[[dict[str, Any]], bool] = False
+    # Offer strict kex (kex-strict-c/s-v00@openssh.com) on this scenario's connections. Off by
+    # default so that peers' non-strict behaviour is observed; scenarios about strict kex say so.
+    strict_kex: bool = False
     # Set by the loader:
     id: str = ""
     area: str = ""
@@ -179,6 +190,10 @@ class Scenario:
     def build(self, params: dict[str, Any]) -> list[Any]:
         steps = self.steps(params) if callable(self.steps) else self.steps
         return list(steps)
+
+    def is_informational(self, params: dict[str, Any]) -> bool:
+        """No verdict for this variant, only its pinned outcome (a bool, or a function of params)."""
+        return bool(self.informational(params) if callable(self.informational) else self.informational)
 
     def peer_options(self, product: str) -> dict[str, Any]:
         for req in self.requires:

@@ -10,6 +10,7 @@ is decoded into a transcript that failure messages carry.
 from __future__ import annotations
 
 import random
+import re
 import select
 import socket
 import time
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.capture import wrap_for_capture
 from harness.scenario import tampers as tp
 from harness.ssh import events as ev
 from harness.ssh.config import ConnectionConfig
@@ -38,10 +40,30 @@ class Closed(ev.Event):
 
 
 @dataclass
+class TextLine(ev.Event):
+    """Pseudo-event: the peer wrote text lines where SSH packets belong (e.g. OpenSSH's
+    "Invalid SSH identification string." after its own version line) and our reader could not
+    frame them; the text is the peer's reaction, not an error of ours."""
+
+    text: str = ""
+
+
+@dataclass
 class LocalError(ev.Event):
     """Pseudo-event: our core refused what the peer sent (RemoteProtocolError)."""
 
     error: Exception = field(default_factory=Exception)
+
+
+# Printable text ending the chunk that could not be framed ("Invalid SSH identification
+# string.\r\n", "Protocol major versions differ.\n"); the line may still be incomplete.
+_TEXT = re.compile(rb"[\x20-\x7e][\t\r\n\x20-\x7e]{5,}\Z")
+
+
+def _trailing_text(data: bytes) -> str | None:
+    """The text lines that end ``data`` (a peer writing a message instead of packets), if any."""
+    found = _TEXT.search(data)
+    return found.group().decode("ascii").strip() if found else None
 
 
 def describe_event(e: ev.Event) -> str:
@@ -49,8 +71,12 @@ def describe_event(e: ev.Event) -> str:
         return f"{e.message!r} [seq {e.seq}]"
     if isinstance(e, Closed):
         return f"connection closed ({e.how})"
+    if isinstance(e, TextLine):
+        return f"text line {e.text!r}"
     if isinstance(e, LocalError):
         return f"our core rejected the peer's input: {type(e.error).__name__}: {e.error}"
+    if isinstance(e, ev.PeerViolation):
+        return f"(our normal core would refuse that with {reason_name(e.reason)}: {e.description})"
     return repr(e)
 
 
@@ -99,18 +125,27 @@ class Context:
         self.vars: dict[str, Any] = {}
         self.transcript = Transcript()
         self.step_label = ""
-        self.outcomes: list[str] = []
+        self.outcomes: list[str] = []  # OneOf branch names taken
+        # What expectations observed the peer do, in the outcome vocabulary (harness.scenario.outcome).
+        self.observations: list[str] = []
+        self.sent_seqs: set[int] = set()  # every packet we sent (UNIMPLEMENTED "seq ours")
+        self.stimulus_seq: int | None = None  # the packet of the scenario's last Send (SentSeq())
+        self.fail_start: int | None = None  # log index where the failing step began waiting
+        self.fail_waited: float | None = None  # how long it waited in silence
         self.stream_tampers: list[tp.Tamper] = []
         self.last_sent_seq: int | None = None
         self.cleanups: list[Callable[[], None]] = []
+        self.strict_kex = False  # offer strict kex on this scenario's connections (Scenario.strict_kex)
 
     # -- set-up ---------------------------------------------------------------------------
 
     def new_connection(self, config: ConnectionConfig, sock: socket.socket, role: Role = Role.CLIENT,
                        policy: Any = None) -> Connection:  # fmt: skip
         config.emit_messages = True
+        config.observe = True  # watch the peer: never let our own refusal stand for its reaction
         conn = Connection(role, self.rng.randbytes, config, policy)
         conn.packet_observer = self._observe
+        sock = wrap_for_capture(sock, conn, role is Role.CLIENT)  # unchanged unless $HARNESS_PCAP_DIR is set
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle + delayed-ACK stalls
         self.sock, self.conn = sock, conn
@@ -130,6 +165,7 @@ class Context:
             text = f"{name} <undecodable {len(payload)} bytes: {exc}> {payload[:32].hex()}"
         if direction == "out":
             self.last_sent_seq = seq
+            self.sent_seqs.add(seq)
         self.transcript.add("<<" if direction == "in" else ">>", f"[seq {seq}] {text}")
 
     def close(self) -> None:
@@ -205,6 +241,8 @@ class Context:
         conn = self.conn
         while (event := conn.next_event()) is not None:
             self.log.append(event)
+            if isinstance(event, ev.PeerViolation):
+                self.transcript.add("!!", describe_event(event))
             if isinstance(event, ev.ChannelData) and not self.vars.get("no_consume"):
                 conn.channels.consumed(event.channel, len(event.data))  # re-grant window as we read
 
@@ -230,14 +268,23 @@ class Context:
         try:
             self.conn.receive_data(data)
         except RemoteProtocolError as exc:
-            self.log.append(LocalError(exc))
-            self.transcript.add("!!", f"our core rejected the peer's input: {type(exc).__name__}: {exc}")
+            text = _trailing_text(data)
+            if text is not None and self.conn.peer_version_line:
+                self.log.append(TextLine(text))
+                self.transcript.add("<<", f"text instead of a packet: {text!r}")
+            else:
+                self.log.append(LocalError(exc))
+                self.transcript.add("!!", f"our core rejected the peer's input: {type(exc).__name__}: {exc}")
         except SSHException as exc:  # e.g. host key verification: still the peer's doing
             self.log.append(LocalError(exc))
             self.transcript.add("!!", f"{type(exc).__name__}: {exc}")
         self._drain()
         self.flush()
         return True
+
+    @property
+    def stimulus_seqs(self) -> set[int]:
+        return self.sent_seqs
 
     def wait_for(self, predicate: Callable[[ev.Event], bool], timeout: float | None = None,
                  start: int | None = None, stop_on_close: bool = True) -> tuple[int, ev.Event] | None:  # fmt: skip
@@ -267,8 +314,16 @@ class Context:
     def since(self, index: int) -> list[ev.Event]:
         return self.log[index:]
 
-    def fail(self, expected: str, start: int, extra: str = "") -> StepFailure:
-        arrived = [e for e in self.log[start:] if isinstance(e, ev.MessageReceived | Closed | LocalError)]
+    def observe(self, outcome: str) -> None:
+        """Record what the peer was seen to do (the cell's outcome unless a later one follows)."""
+        self.observations.append(outcome)
+        self.note(f"observed: {outcome}")
+
+    def fail(self, expected: str, start: int, extra: str = "", waited: float | None = None) -> StepFailure:
+        self.fail_start = start
+        self.fail_waited = waited
+        shown = (ev.MessageReceived, Closed, LocalError, ev.PeerViolation, TextLine)
+        arrived = [e for e in self.log[start:] if isinstance(e, shown)]
         got = "; ".join(describe_event(e) for e in arrived[:12]) or "nothing"
         if len(arrived) > 12:
             got += f"; ... {len(arrived) - 12} more"

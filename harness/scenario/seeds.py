@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+from pathlib import Path
 
 ENV_SEED = "HARNESS_SCENARIO_SEED"
 
@@ -31,5 +32,13 @@ def derive(base: int, *parts: str) -> int:
     return int.from_bytes(digest[:8], "big") & 0x7FFFFFFF
 
 
+REPOSITORY = Path(__file__).resolve().parents[2]  # pytest's rootdir: node ids are relative to it
+
+
 def rerun_command(nodeid: str, seed: int) -> str:
-    return f"pytest '{nodeid}' --scenario-seed {seed} -p no:xdist"
+    """A command that runs one cell again with the same seed, from any directory: the node id's
+    file part is made absolute (pytest accepts ``/abs/path.py::name[...]``)."""
+    path, sep, rest = nodeid.partition("::")
+    if not Path(path).is_absolute():
+        path = str(REPOSITORY / path)
+    return f"pytest '{path}{sep}{rest}' --scenario-seed {seed} -p no:xdist -p no:cacheprovider"

@@ -22,11 +22,18 @@ from harness.ssh.channels.table import ChannelTable
 from harness.ssh.config import ConnectionConfig
 from harness.ssh.crypto import compression as comp
 from harness.ssh.crypto import protection as prot
-from harness.ssh.errors import DisconnectReason, LocalProtocolError, RemoteProtocolError
-from harness.ssh.kex.engine import KexEngine
-from harness.ssh.limits import MAX_PENDING_GLOBAL_REQUESTS
+from harness.ssh.errors import (
+    ConnectionLost,
+    DisconnectReason,
+    LocalPolicyError,
+    LocalProtocolError,
+    NotAnSSHServer,
+    RemoteProtocolError,
+)
+from harness.ssh.kex.engine import KexEngine, KexSecrets
+from harness.ssh.limits import MAX_OUR_PAYLOAD, MAX_PENDING_GLOBAL_REQUESTS
 from harness.ssh.packet.framing import IDENTITY, PacketReader, PacketWriter
-from harness.ssh.packet.version import VersionReader, make_version_line
+from harness.ssh.packet.version import VersionReader, make_version_line, not_ssh_message
 from harness.ssh.phases import Phase, Role
 from harness.ssh.policy import OPEN_SUCCEEDED, ServerPolicy
 from harness.ssh.wire import messages as m
@@ -75,6 +82,7 @@ class Connection:
         self.version_reader = VersionReader(allow_pre_banner=self.is_client)
         self.our_version_line = make_version_line(self.config.software_version)[:-2]
         self.peer_version_line = b""
+        self._sent_version = False  # an identification line went out (start() or send_raw)
         self.writer = PacketWriter(prot.null_sealer(), randbytes)
         self.reader = PacketReader(prot.null_opener())
         self.kex = KexEngine(self)
@@ -93,6 +101,9 @@ class Connection:
         # Observer seam: called with ("in"|"out", sequence number, payload) for every packet
         # (hex dumps, transcripts, corpus recording). None costs nothing on the hot path.
         self.packet_observer: Callable[[str, int, bytes], None] | None = None
+        # Observer seam for key logs (harness/capture): called with a kex.engine.KexSecrets
+        # once per key exchange, when the keys are derived. None: nothing is kept or copied.
+        self.kex_observer: Callable[[KexSecrets], None] | None = None
 
     # == the driver's interface ===========================================================
 
@@ -101,6 +112,7 @@ class Connection:
         if self.phase is not Phase.VERSION or self._out:
             raise LocalProtocolError("connection already started")
         self._out += self.our_version_line + b"\r\n"
+        self._sent_version = True
         self.kex.start()
 
     def data_to_send(self) -> bytes:
@@ -131,17 +143,31 @@ class Connection:
                     break
                 if self.packet_observer is not None:
                     self.packet_observer("in", self.reader.last_seq, payload)
-                self._dispatch(payload)
+                try:
+                    self._dispatch(payload)
+                except RemoteProtocolError as exc:
+                    if not self.config.observe:
+                        raise
+                    self._observe_violation(payload, exc)
                 self._maybe_rekey()
-        except RemoteProtocolError as exc:
+        except (RemoteProtocolError, LocalPolicyError) as exc:  # a local policy refusal: DISCONNECT too
+            if self.config.on_error == "mute" and isinstance(exc, RemoteProtocolError):
+                self.phase = Phase.CLOSED  # say nothing and read nothing more: the peer sees silence
+                return
             self._fail(exc)
             raise
 
     def receive_eof(self) -> None:
         if self.phase is not Phase.CLOSED:
+            text = "connection closed by peer without DISCONNECT"
+            error: ConnectionLost = ConnectionLost(text)
+            if self.phase is Phase.VERSION and self.is_client:  # e.g. an HTTP server answered and closed
+                arrived = self.version_reader.arrived()
+                error = NotAnSSHServer(f"{not_ssh_message(arrived)}, then it closed" if arrived else
+                                       "connection closed before the peer sent an identification line")  # fmt: skip
             self.phase = Phase.CLOSED
             reason = DisconnectReason.CONNECTION_LOST
-            self.emit(ev.Disconnected(reason, "connection closed by peer without DISCONNECT", True))
+            self.emit(ev.Disconnected(reason, text, True, error))
 
     def disconnect(self, reason: int = DisconnectReason.BY_APPLICATION, description: str = "bye") -> None:
         if self.phase is Phase.CLOSED:
@@ -160,8 +186,34 @@ class Connection:
         self._frame(raw)
 
     def send_raw(self, data: bytes) -> None:
-        """Put bytes on the wire as they are (identification-line games, garbage)."""
+        """Put bytes on the wire as they are (identification-line games, garbage).
+
+        Before our KEXINIT, the first line starting with ``SSH-`` that goes out this way becomes
+        the identification line the exchange hash covers: the hash must hold what was really
+        sent, or our own signature check would fail and look like the peer's refusal."""
+        if not self._sent_version and self.kex.our_kexinit is None:
+            for line in bytes(data).split(b"\n")[:-1]:
+                if line.startswith(b"SSH-"):
+                    self.our_version_line = line[:-1] if line.endswith(b"\r") else line
+                    self._sent_version = True
+                    break
         self._out += data
+
+    def _observe_violation(self, payload: bytes, exc: RemoteProtocolError) -> None:
+        """Observer mode: report what a normal connection would refuse, drop it, keep going.
+
+        A message refused before decoding (by the phase table) is still decoded and reported as
+        received where it can be, so a scenario can expect the reply itself."""
+        seq = self.reader.last_seq
+        last = self._events[-1] if self._events else None
+        if payload and not (isinstance(last, ev.MessageReceived) and last.seq == seq):
+            try:
+                msg = m.decode_message(payload, self.kex.context, self.auth.context)
+            except RemoteProtocolError:
+                pass  # malformed as well: the violation event says what it was
+            else:
+                self.emit(ev.MessageReceived(msg, seq))
+        self.emit(ev.PeerViolation(payload[0] if payload else -1, seq, int(exc.reason), str(exc)))
 
     # == used by the protocol modules =====================================================
 
@@ -203,6 +255,8 @@ class Connection:
     def send_payload(self, payload: bytes, kex: bool = False) -> None:
         if self.phase is Phase.CLOSED:
             raise LocalProtocolError("connection is closed")
+        if len(payload) > MAX_OUR_PAYLOAD:  # RFC 4253 6.1; send_unchecked is the seam past it
+            raise LocalProtocolError(f"payload of {len(payload)} bytes exceeds our limit of {MAX_OUR_PAYLOAD}")
         if not kex and (self.kex.in_progress or self.phase is Phase.VERSION):
             self._deferred.append(payload)  # RFC 4253 7.1: only kex messages until our NEWKEYS
             return
@@ -370,6 +424,9 @@ class Connection:
         }
 
     def _on_global_request_server(self, msg: Message) -> None:
+        if not self.config.answer_global_requests:
+            self._frame(unimplemented_payload(self.reader.last_seq))
+            return
         self.emit(ev.GlobalRequestReceived(msg.request_name, msg.want_reply, msg))
         result = self.policy.check_global_request(msg.request_name, msg)
         if msg.want_reply:
@@ -419,7 +476,7 @@ class Connection:
                 name = m.message_name(msg_id)
                 state = "during key exchange" if self.kex.peer_kex_active else f"in phase '{self.phase.value}'"
                 raise RemoteProtocolError(f"{name} (message {msg_id}) is not allowed {state}")
-            self._frame(unimplemented_payload(self.reader.last_seq))
+            self._unknown(msg_id)
             return
         if self.kex.ignore_next_kex_packet and 30 <= msg_id <= 49:
             self.kex.ignore_next_kex_packet = False  # RFC 4253 7: the peer's wrong guess
@@ -438,9 +495,17 @@ class Connection:
             return
         handler = self._handlers.get(msg_id)
         if handler is None or isinstance(msg, UnknownMessage):
-            self._frame(unimplemented_payload(self.reader.last_seq))
+            self._unknown(msg_id)
             return
         handler(msg)
+
+    def _unknown(self, msg_id: int) -> None:
+        """A message number we do not implement: UNIMPLEMENTED (RFC 4253 11.4) by default."""
+        how = self.config.unknown_messages
+        if how == "unimplemented":
+            self._frame(unimplemented_payload(self.reader.last_seq))
+        elif how == "violation":
+            raise RemoteProtocolError(f"unknown message number {msg_id}")
 
     def _fast_channel_data(self, payload: bytes) -> None:
         if len(payload) < 9:
@@ -468,15 +533,16 @@ class Connection:
             return
         self.emit(ev.ChannelOpenRequested(cid, msg.channel_type, msg))
 
-    def _fail(self, exc: RemoteProtocolError) -> None:
+    def _fail(self, exc: RemoteProtocolError | LocalPolicyError) -> None:
         if self.phase is Phase.CLOSED:
             return
         reason, text = int(exc.reason), str(exc)
-        if self.phase is not Phase.VERSION:
-            try:
-                self._frame(disconnect_payload(reason, text[:200]))
-            except Exception:
-                pass
+        if self.config.on_error != "disconnect":
+            pass  # "close": end without a word (the driver closes the socket)
+        elif self.phase is not Phase.VERSION:
+            # Nothing is expected to fail here: compressors and sealers take any payload, and the
+            # text is bounded. An exception (a packet observer's or a tamper hook's) is a bug to see.
+            self._frame(disconnect_payload(reason, text[:200]))
         else:
             self._out += b"Protocol mismatch.\r\n"
         self.phase = Phase.CLOSED

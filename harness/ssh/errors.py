@@ -4,11 +4,21 @@ Why one promised exception on the receive path: whatever a peer sends either wor
 :class:`RemoteProtocolError` (after a DISCONNECT with the right reason code has been queued).
 Any other exception escaping ``receive_data`` is a bug in the core, and that is the fuzzer's
 oracle. :class:`SSHException` is the paramiko-compatible root that callers catch.
+
+Two kinds of refusal are not the peer's fault and so are not :class:`RemoteProtocolError`: a
+:class:`LocalPolicyError` (our configuration refuses the peer, e.g. an unknown host key; the core
+still sends DISCONNECT and raises it unchanged) and the connect-time errors of the facade
+(:class:`NoValidConnectionsError`, :class:`SSHTimeout`), which name the address.
+
+Paramiko's names are aliases in this one hierarchy (``BadHostKeyException`` is
+:class:`HostKeyMismatch`), so code written for paramiko catches the same situations.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
+
+from harness.ssh.printable import printable
 
 
 class DisconnectReason(IntEnum):
@@ -41,7 +51,7 @@ class RemoteProtocolError(SSHException):
     reason: DisconnectReason = DisconnectReason.PROTOCOL_ERROR
 
     def __init__(self, message: str, reason: DisconnectReason | None = None) -> None:
-        super().__init__(message)
+        super().__init__(printable(message))  # messages quote the peer: keep its controls out of logs
         if reason is not None:
             self.reason = reason
 
@@ -80,6 +90,24 @@ class HostKeyMismatch(KexError):
     reason = DisconnectReason.HOST_KEY_NOT_VERIFIABLE
 
 
+BadHostKeyException = HostKeyMismatch  # paramiko's name
+
+
+class LocalPolicyError(SSHException):
+    """Our own configuration refuses the peer, which broke no rule; ``reason`` is the DISCONNECT code.
+
+    Why not a RemoteProtocolError: that blames the peer. An unknown host key is a question for
+    the user's known_hosts, and an error that says "protocol error from peer" sends them looking
+    in the wrong place.
+    """
+
+    reason: DisconnectReason = DisconnectReason.HOST_KEY_NOT_VERIFIABLE
+
+
+class UnknownHostKey(LocalPolicyError):
+    """The host has no known_hosts entry at all; the caller decides whether to trust it."""
+
+
 class PeerDisconnected(SSHException):
     """The peer sent SSH_MSG_DISCONNECT; ``reason`` and ``description`` are what it said."""
 
@@ -88,13 +116,34 @@ class PeerDisconnected(SSHException):
             name = DisconnectReason(reason).name
         except ValueError:
             name = f"reason {reason}"
-        super().__init__(f"peer disconnected ({name}): {description}")
+        super().__init__(f"peer disconnected ({name}): {printable(description)}")
         self.reason = reason
         self.description = description
 
 
 class ConnectionLost(SSHException):
     """The byte stream ended (EOF or socket error) without a DISCONNECT."""
+
+
+class NotAnSSHServer(VersionError, ConnectionLost):
+    """The other end closed before an identification line, or sent bytes no SSH server sends
+    (an HTTP or TLS server on the port); the message quotes what arrived, escaped."""
+
+
+class SSHTimeout(SSHException, TimeoutError):
+    """A wait ran out of time. Also a builtin ``TimeoutError``, so ``except TimeoutError`` still works."""
+
+
+class NoValidConnectionsError(SSHException, OSError):
+    """The TCP connection could not be made (refused, unreachable, unknown name); names the address.
+
+    Paramiko's name; ``errors`` maps each address tried to its OSError, as paramiko's does.
+    """
+
+    def __init__(self, errors: dict[tuple[str, int], OSError]) -> None:
+        text = "; ".join(f"{host}:{port}: {exc.strerror or exc}" for (host, port), exc in errors.items())
+        super().__init__(f"could not connect to {text}")
+        self.errors = errors
 
 
 class AuthenticationException(SSHException):
@@ -121,7 +170,7 @@ class ChannelException(SSHException):
     """A channel open was refused; ``code`` is the SSH_OPEN_* reason."""
 
     def __init__(self, code: int, text: str) -> None:
-        super().__init__(f"channel open failed ({code}): {text}")
+        super().__init__(f"channel open failed ({code}): {printable(text)}")
         self.code = code
         self.text = text
 

@@ -2,6 +2,11 @@
 
 Why events: the core does no I/O and never calls back into the application; everything the
 application may want to react to becomes a small immutable record in order of arrival.
+
+Text fields hold what the peer sent, control characters included (it is data: scenarios
+compare it). Their repr and str escape it, since dataclass reprs quote strings with ``repr``;
+code that prints a field itself passes it through ``harness.ssh.printable.printable``
+(tests/core/test_peer_text.py checks every event type).
 """
 
 from __future__ import annotations
@@ -182,6 +187,18 @@ class IgnoreReceived(Event):
 @dataclass(frozen=True)
 class UnimplementedReceived(Event):
     seq: int
+
+
+@dataclass(frozen=True)
+class PeerViolation(Event):
+    """Observer mode: the peer sent something our normal core refuses; it was dropped, not fatal.
+
+    ``reason`` is the DISCONNECT code a normal connection would have sent for it."""
+
+    message_id: int
+    seq: int
+    reason: int
+    description: str
 
 
 @dataclass(frozen=True)

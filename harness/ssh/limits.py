@@ -15,7 +15,9 @@ MIN_PADDING = 4
 # The smallest packet_length that can hold padding_length, one payload byte and 4 padding bytes.
 MIN_PACKET_LENGTH = 1 + 1 + MIN_PADDING - 1  # payload may be empty only for malformed peers; we
 # still require room for padding_length + MIN_PADDING, checked in the framing code.
-# Our own outgoing payloads stay within RFC 4253's 32768-byte guarantee.
+# Our own outgoing payloads stay within RFC 4253 6.1's 32768-byte guarantee, whatever the peer
+# advertises: channel data is chunked to fit (channels.table.data_chunk_limit) and
+# Connection.send_payload refuses anything larger (send_unchecked is the misbehaviour seam).
 MAX_OUR_PAYLOAD = 32768
 # Channel window we grant: a few MiB bounds memory per channel while keeping loopback bulk
 # transfers from stalling on window adjusts (OpenSSH uses 2 MiB; so do we).

@@ -56,7 +56,9 @@ ALLOWED: dict[tuple[Role, Phase], frozenset[int]] = {
     (Role.SERVER, Phase.FIRST_KEX): GENERIC | KEX,
     # A client may send EXT_INFO after its first NEWKEYS (RFC 8308 2.4).
     (Role.SERVER, Phase.USERAUTH): GENERIC | _ids(5, 7, 20, 50, (60, 79)),
-    (Role.SERVER, Phase.CONNECTED): GENERIC | _ids(20, 50, (80, 127)),
+    # SERVICE_REQUEST stays routable after authentication so that its handler refuses it with the
+    # same reason code (SERVICE_NOT_AVAILABLE) as a second or unknown request before it.
+    (Role.SERVER, Phase.CONNECTED): GENERIC | _ids(5, 20, 50, (80, 127)),
 }
 
 # Numbers with a defined meaning somewhere (RFC 4250 ranges): if one arrives outside its phase it

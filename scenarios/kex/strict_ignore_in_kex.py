@@ -4,6 +4,7 @@ announced kex-strict, so only kex messages are allowed until NEWKEYS; the peer m
 from harness.scenario import *
 
 SCENARIO = Scenario(
+    strict_kex=True,
     requires=[KexMarker("kex-strict-s-v00@openssh.com")],
     steps=[Connect(), Send(m.Ignore(data=b"terrapin")), ExpectClose()],
 )

@@ -4,6 +4,7 @@ numbers. With strict kex the KEXINIT must be the first packet, so the peer must 
 from harness.scenario import *
 
 SCENARIO = Scenario(
+    strict_kex=True,
     requires=[KexMarker("kex-strict-s-v00@openssh.com")],
     steps=[Connect(start=False), SendVersion(), Send(m.Ignore(data=b"")), StartKex(), ExpectClose()],
 )

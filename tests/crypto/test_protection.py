@@ -278,7 +278,10 @@ def test_registry_and_defaults() -> None:
         assert spec.tag_size == (16 if spec.aead else 0)
     for spec in MACS.values():
         assert spec.etm == spec.name.endswith("-etm@openssh.com")
-        assert spec.digest_size == (12 if "-96" in spec.name else spec.key_size)
+        if spec.name.startswith("umac-"):  # AES-128 keyed; the tag size is in the name
+            assert (spec.key_size, spec.digest_size) == (16, 8 if spec.name.startswith("umac-64") else 16)
+        else:
+            assert spec.digest_size == (12 if "-96" in spec.name else spec.key_size)
     assert CIPHERS["chacha20-poly1305@openssh.com"] == CipherSpec(
         "chacha20-poly1305@openssh.com", 64, 0, 8, True, 16, algorithm="chacha20", mode="chacha20-poly1305"
     )

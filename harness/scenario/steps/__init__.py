@@ -89,6 +89,7 @@ from harness.scenario.steps.expect import (
     ExpectKexComplete,
     ExpectNothing,
     ExpectStep,
+    Observe,
     OneOf,
 )
 from harness.scenario.steps.sends import Send, SendPayload, SendRaw
@@ -127,6 +128,7 @@ __all__ = [
     "KexCount",
     "Local",
     "Login",
+    "Observe",
     "OneOf",
     "OneOfValues",
     "OpenChannel",

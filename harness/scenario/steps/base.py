@@ -59,13 +59,16 @@ class Remote(Ref):
 
 @dataclass(frozen=True)
 class SentSeq(Ref):
-    """Sequence number of the last packet we sent (plus ``offset``)."""
+    """Sequence number of the packet the scenario's last Send put out (plus ``offset``); before
+    any Send, of the last packet we sent. Fixed when the Send ran, so packets our core sends
+    afterwards (kex replies, window adjusts) do not shift it."""
 
     offset: int = 0
 
     def resolve(self, ctx: Context) -> int:
-        assert ctx.last_sent_seq is not None
-        return ctx.last_sent_seq + self.offset
+        seq = ctx.stimulus_seq if ctx.stimulus_seq is not None else ctx.last_sent_seq
+        assert seq is not None
+        return seq + self.offset
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ ConfigValue = Any  # a value, or a callable(PeerInfo) -> value
 
 def make_config(ctx: Context, overrides: dict[str, ConfigValue]) -> ConnectionConfig:
     cfg = ConnectionConfig()
+    cfg.strict_kex = ctx.strict_kex  # the scenario's choice; a step's own option below wins
     for key, value in overrides.items():
         if callable(value):
             value = value(ctx.info)

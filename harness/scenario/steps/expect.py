@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from harness.scenario.outcome import CLOSED, CONTINUED, reaction, silent
 from harness.scenario.runner import Closed, Context, LocalError, reason_name
 from harness.scenario.steps.base import (
     NOISE,
@@ -28,6 +29,9 @@ class ExpectStep(Step):
     """Base of steps that match one incoming item (usable as the head of a OneOf branch)."""
 
     timeout: float | None = None
+    # Whether a match is an observation of the peer's reaction (the cell's outcome): closes,
+    # DISCONNECT and UNIMPLEMENTED are; the ordinary replies of a normal flow are not.
+    observes: bool = False
 
     def matches(self, ctx: Context, e: ev.Event) -> bool:  # pragma: no cover - interface
         raise NotImplementedError
@@ -48,7 +52,9 @@ class ExpectStep(Step):
         if hit is None or not self.matches(ctx, hit[1]):
             waited = self.timeout if self.timeout is not None else ctx.timeout
             extra = "" if hit is not None or ctx.closed else f"then nothing for {waited:g} s"
-            raise ctx.fail(self.expected(ctx), start, extra)
+            raise ctx.fail(self.expected(ctx), start, extra, waited)
+        if self.observes:
+            ctx.observe(reaction(ctx, hit[1]) or CONTINUED)
         ctx.expect_pos = past_consequences(ctx, hit[0])
         self.after(ctx, hit[1])
 
@@ -60,8 +66,10 @@ class Expect(ExpectStep):
     ``strict`` the next message other than IGNORE/DEBUG/EXT_INFO/WINDOW_ADJUST must match."""
 
     def __init__(self, cls: type[Message] | int, timeout: float | None = None, strict: bool = False,
-                 **fields: Any) -> None:  # fmt: skip
+                 observe: bool | None = None, **fields: Any) -> None:  # fmt: skip
         self.cls, self.timeout, self.strict, self.fields = cls, timeout, strict, fields
+        # A reply to a scenario's provocation is its outcome; say observe=True for others.
+        self.observes = observe if observe is not None else cls in (m.Unimplemented, m.Disconnect, 3, 1)
 
     def _is_type(self, msg: Message) -> bool:
         if isinstance(self.cls, int):
@@ -92,6 +100,8 @@ class Expect(ExpectStep):
 class ExpectDisconnect(ExpectStep):
     """Wait for a DISCONNECT (with ``reason`` code and ``text`` in its description, if given)."""
 
+    observes = True
+
     def __init__(self, reason: int | Sequence[int] | None = None, text: str | None = None,
                  timeout: float | None = None) -> None:  # fmt: skip
         self.reason = (reason,) if isinstance(reason, int) else (tuple(reason) if reason else None)
@@ -117,7 +127,12 @@ class ExpectDisconnect(ExpectStep):
 
 
 class ExpectClose(ExpectStep):
-    """The peer ends the connection: a DISCONNECT (with ``reason`` if given) or the stream closing."""
+    """The peer ends the connection: a DISCONNECT (with ``reason`` if given) or the stream closing.
+
+    Only the peer's own ending counts: our core refusing its bytes first is a harness-side
+    ending (reported as an ERROR), never a pass."""
+
+    observes = True
 
     def __init__(self, reason: int | Sequence[int] | None = None, timeout: float | None = None,
                  require_disconnect: bool = False) -> None:  # fmt: skip
@@ -130,8 +145,10 @@ class ExpectClose(ExpectStep):
         return self.disconnect.matches(ctx, e)
 
     def stops(self, ctx: Context, e: ev.Event) -> bool:
-        # Our core refusing the peer's bytes (garbage before closing) is not what is tested here.
-        return isinstance(e, Closed) or (isinstance(e, ev.MessageReceived) and isinstance(e.message, m.Disconnect))
+        # Our core refusing the peer's bytes stops the wait too: a close after that may be the
+        # peer answering *our* DISCONNECT, so it can never count as the peer's own ending.
+        return isinstance(e, Closed | LocalError) or (isinstance(e, ev.MessageReceived)
+                                                      and isinstance(e.message, m.Disconnect))  # fmt: skip
 
     def expected(self, ctx: Context) -> str:
         alt = "" if self.require_disconnect else " or the connection closing"
@@ -160,6 +177,7 @@ class ExpectNothing(Step):
         hit = ctx.wait_for(bad, self.seconds, start)
         if hit is not None:
             raise ctx.fail(f"nothing for {self.seconds:g} s", start)
+        ctx.observe(silent(self.seconds))
         ctx.expect_pos = len(ctx.log)
 
     def describe(self) -> str:
@@ -196,7 +214,8 @@ class OneOf(Step):
         index, event = hit
         name, head = next((n, h) for n, h in heads if h.matches(ctx, event))
         ctx.outcomes.append(name)
-        ctx.note(f"outcome: {name}")
+        ctx.note(f"branch: {name}")
+        ctx.observe(reaction(ctx, event) or CONTINUED)
         ctx.expect_pos = past_consequences(ctx, index)
         head.after(ctx, event)
         label = ctx.step_label
@@ -237,6 +256,29 @@ class ExpectEvent(ExpectStep):
 
     def describe(self) -> str:
         return f"ExpectEvent({self.cls.__name__})"
+
+
+class Observe(Step):
+    """Record the peer's first reaction within ``seconds`` (or its silence) as the outcome.
+
+    Never fails: for informational cells, where the RFC does not say what a peer must do,
+    the pinned outcome is the whole check."""
+
+    def __init__(self, seconds: float = 2.0) -> None:
+        self.seconds = seconds
+
+    def run(self, ctx: Context) -> None:
+        start = ctx.expect_pos
+        hit = ctx.wait_for(lambda e: reaction(ctx, e) is not None, self.seconds, start, stop_on_close=True)
+        if hit is None:
+            ctx.observe(CLOSED if ctx.closed else silent(self.seconds))
+            ctx.expect_pos = len(ctx.log)
+            return
+        ctx.observe(reaction(ctx, hit[1]) or CONTINUED)
+        ctx.expect_pos = past_consequences(ctx, hit[0])
+
+    def describe(self) -> str:
+        return f"Observe({self.seconds:g} s)"
 
 
 def Alive(timeout: float | None = None) -> Composite:  # noqa: N802

@@ -49,6 +49,7 @@ class Send(Step):
             elif t.layer == "stream":
                 ctx.stream_tampers.append(copy.copy(t))
         conn.send_unchecked(payload)
+        ctx.stimulus_seq = ctx.last_sent_seq
         ctx.flush()
 
     def describe(self) -> str:
@@ -70,6 +71,7 @@ class SendPayload(Step):
         for t in self.tampers:
             _arm_writer(ctx, conn.writer, copy.copy(t))
         conn.send_unchecked(self.payload)
+        ctx.stimulus_seq = ctx.last_sent_seq
         ctx.flush()
 
     def describe(self) -> str:

@@ -29,14 +29,18 @@ def publickey_signed_data(session_id: bytes, user: str, algorithm: str, key_blob
     return w.boolean(True).text(algorithm).string(key_blob).getvalue()
 
 
-def choose_rsa_algorithm(server_sig_algs: tuple[str, ...] | None) -> str:
-    """RFC 8332/8308: use SHA-2 RSA signatures when the server lists them, else ssh-rsa."""
-    if server_sig_algs is None:
-        return "ssh-rsa"
+def choose_rsa_algorithm(server_sig_algs: tuple[str, ...] | None, allow_sha1: bool = False) -> str:
+    """The signature algorithm for an RSA user key (RFC 8332, RFC 8308 server-sig-algs).
+
+    A SHA-2 algorithm the server lists wins (512 before 256). Without one, SHA-1 "ssh-rsa" only
+    when ``allow_sha1`` (ConnectionConfig.rsa_sha1_signatures) says so; otherwise rsa-sha2-512,
+    as OpenSSH and paramiko do: servers that omit server-sig-algs (OpenSSH 7.4 has that bug)
+    mostly verify SHA-2, and OpenSSH 8.8 and later refuse SHA-1 signatures by default.
+    """
     for alg in ("rsa-sha2-512", "rsa-sha2-256"):
-        if alg in server_sig_algs:
+        if server_sig_algs is not None and alg in server_sig_algs:
             return alg
-    return "ssh-rsa"
+    return "ssh-rsa" if allow_sha1 else "rsa-sha2-512"
 
 
 class ClientAuth:
@@ -78,7 +82,7 @@ class ClientAuth:
         if algorithm is None:
             algorithm = key.get_name()
             if algorithm == "ssh-rsa":
-                algorithm = choose_rsa_algorithm(self.server_sig_algs)
+                algorithm = choose_rsa_algorithm(self.server_sig_algs, self.conn.config.rsa_sha1_signatures)
         blob = key.asbytes()
         sid = self.conn.session_id
         if sid is None:

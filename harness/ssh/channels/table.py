@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from harness.ssh import events as ev
 from harness.ssh.errors import LocalProtocolError, RemoteProtocolError
-from harness.ssh.limits import MAX_CHANNELS
+from harness.ssh.limits import MAX_CHANNELS, MAX_OUR_PAYLOAD
 from harness.ssh.wire import messages as m
 from harness.ssh.wire.message import Message
 
@@ -25,6 +25,27 @@ OPEN_ADMINISTRATIVELY_PROHIBITED = 1
 OPEN_CONNECT_FAILED = 2
 OPEN_UNKNOWN_CHANNEL_TYPE = 3
 OPEN_RESOURCE_SHORTAGE = 4
+
+# Channel types with a meaning in RFC 4254 (session, x11, forwarded-tcpip, direct-tcpip: the
+# typed CHANNEL_OPEN layouts of the codec). Any other type is refused with UNKNOWN_CHANNEL_TYPE.
+KNOWN_CHANNEL_TYPES = frozenset(m.ChannelOpen.SUBTYPES)
+
+# Bytes in front of the data in CHANNEL_DATA (byte, uint32 recipient, uint32 length) and in
+# CHANNEL_EXTENDED_DATA (one more uint32, the data type). Our payload cap includes them.
+DATA_HEADER = 9
+EXTENDED_DATA_HEADER = 13
+
+
+def data_chunk_limit(peer_max_packet: int, data_type: int = 0) -> int:
+    """Most data bytes we put in one CHANNEL_DATA (or EXTENDED_DATA) message.
+
+    The peer's maximum packet size only lowers it: a peer may advertise up to 2^32-1, but a
+    payload over MAX_OUR_PAYLOAD would break RFC 4253 6.1's guarantee, and readers with a
+    256 KiB packet limit (OpenSSH's and ours) would refuse it.
+    """
+    header = EXTENDED_DATA_HEADER if data_type else DATA_HEADER
+    return min(peer_max_packet, MAX_OUR_PAYLOAD - header)
+
 
 # Window adjust once the peer has used this fraction of the window we granted (amortises
 # WINDOW_ADJUST messages without letting the window run dry on bulk transfers).
@@ -110,7 +131,7 @@ class ChannelTable:
         if chan.eof_sent:
             raise LocalProtocolError(f"channel {local_id}: data after our EOF")
         total = min(len(data), chan.remote_window)
-        step = chan.remote_max_packet
+        step = data_chunk_limit(chan.remote_max_packet, data_type)
         view = memoryview(data)
         sent = 0
         assert chan.remote_id is not None
@@ -186,12 +207,23 @@ class ChannelTable:
     def on_open(self, msg: Message) -> int | None:
         """Register the peer's channel; the caller accepts or rejects it. Returns our id.
 
-        With the table full the open is refused here (RESOURCE_SHORTAGE, as OpenSSH does) and
-        None is returned: a peer's flood is its problem, not an error of ours.
+        Two refusals happen here, in both roles, and return None: a channel type RFC 4254 and
+        its extensions do not define (UNKNOWN_CHANNEL_TYPE, 5.1; no application is asked about a
+        type nobody can serve), and a full table (RESOURCE_SHORTAGE, as OpenSSH does: a peer's
+        flood is its problem, not an error of ours). Known types the application does not serve
+        are its decision (ADMINISTRATIVELY_PROHIBITED by default).
         """
         if msg.max_packet == 0:
             raise RemoteProtocolError("CHANNEL_OPEN with maximum packet size 0")
         cfg = self.conn.config
+        if msg.channel_type not in KNOWN_CHANNEL_TYPES:
+            if cfg.unknown_messages == "violation":  # the self-check's "closer" reference
+                raise RemoteProtocolError(f"unknown channel type {msg.channel_type!r}")
+            if cfg.unknown_messages == "ignore":  # the self-check's "lenient" reference: no answer
+                return None
+            self.conn.send_message(m.ChannelOpenFailure(recipient=msg.sender, reason=OPEN_UNKNOWN_CHANNEL_TYPE,
+                                   description=f"unknown channel type {msg.channel_type!r}", language=""))  # fmt: skip
+            return None
         if len(self.channels) >= MAX_CHANNELS:
             self.conn.send_message(m.ChannelOpenFailure(recipient=msg.sender, reason=OPEN_RESOURCE_SHORTAGE,
                                    description=f"too many channels (limit {MAX_CHANNELS})", language=""))  # fmt: skip

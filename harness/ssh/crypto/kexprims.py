@@ -52,7 +52,9 @@ class X25519Party:
     """One side's ephemeral X25519 key."""
 
     def __init__(self, randbytes: RandBytes) -> None:
-        self._private, self.public = x25519_private(randbytes(32))
+        # The raw 32-byte secret is kept for key logs (Wireshark up to 4.0 reads this form).
+        self.private_bytes = randbytes(32)
+        self._private, self.public = x25519_private(self.private_bytes)
 
     def shared_secret(self, peer_public: bytes) -> bytes:
         if len(peer_public) != 32:

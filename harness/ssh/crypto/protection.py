@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import hmac as _hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from harness.ssh.crypto.aead import ChachaPolyOpener, ChachaPolySealer, GcmOpener, GcmSealer
+from harness.ssh.crypto.umac import Umac, UmacKeyed
 from harness.ssh.errors import DecodeError, MacError
 
 Buffer = bytes | bytearray | memoryview
@@ -108,7 +109,8 @@ _MAC_BASES = (
     ("hmac-md5-96", 16, 12, "md5"),
 )
 _ETM_SUFFIX = "-etm@openssh.com"
-# Order: OpenSSH's default preference (etm first) minus umac, then legacy ones, then "none".
+# Order: OpenSSH's default preference (etm first) minus umac, then legacy ones, then umac (pure
+# Python here, so our own preference puts it last; sshd offers it, so our server does), "none".
 _MAC_ORDER = (
     "hmac-sha2-256-etm@openssh.com",
     "hmac-sha2-512-etm@openssh.com",
@@ -122,6 +124,10 @@ _MAC_ORDER = (
     "hmac-sha1-96",
     "hmac-md5",
     "hmac-md5-96",
+    "umac-64-etm@openssh.com",
+    "umac-128-etm@openssh.com",
+    "umac-64@openssh.com",
+    "umac-128@openssh.com",
     "none",
 )
 _ALL_MACS = {
@@ -132,6 +138,11 @@ _ALL_MACS = {
         MacSpec(base + _ETM_SUFFIX, key, digest, True, hash_name),
     )
 }
+# UMAC (RFC 4418, crypto/umac.py): a 16-byte key (AES-128 inside), tags of 8 or 16 bytes.
+_UMAC_TAG_SIZES = {"umac-64": 8, "umac-128": 16}
+for _base, _tag in _UMAC_TAG_SIZES.items():
+    _ALL_MACS[f"{_base}@openssh.com"] = MacSpec(f"{_base}@openssh.com", 16, _tag, False, _base)
+    _ALL_MACS[_base + _ETM_SUFFIX] = MacSpec(_base + _ETM_SUFFIX, 16, _tag, True, _base)
 _ALL_MACS["none"] = MacSpec("none", 0, 0, False, "none")
 MACS: dict[str, MacSpec] = {name: _ALL_MACS[name] for name in _MAC_ORDER}
 
@@ -247,6 +258,8 @@ def _contexts(spec: CipherSpec, key: bytes, iv: bytes) -> tuple[_StreamContext, 
 def _keyed_mac(spec: MacSpec | None, key: bytes) -> tuple[_KeyedMac, int]:
     if spec is None or spec.hash_name == "none":
         return _NullMac(), 0
+    if spec.hash_name in _UMAC_TAG_SIZES:
+        return UmacKeyed(Umac(key, spec.digest_size)), spec.digest_size
     return _hmac.HMAC(key, _HASHES[spec.hash_name]()), spec.digest_size
 
 

@@ -32,6 +32,23 @@ EXT_INFO_C = "ext-info-c"
 EXT_INFO_S = "ext-info-s"
 
 
+@dataclass(frozen=True)
+class KexSecrets:
+    """What a key log needs from one finished key exchange (the ``kex_observer`` seam).
+
+    ``shared_secret`` is K encoded for hashing (an mpint, or a string for the hybrid KEMs);
+    ``ephemeral_private`` is our private value where the method has one a key-log reader can
+    use (X25519), else None. Cookies are the 16 bytes of each side's KEXINIT.
+    """
+
+    kex: str
+    is_client: bool
+    client_cookie: bytes
+    server_cookie: bytes
+    shared_secret: bytes
+    ephemeral_private: bytes | None
+
+
 @dataclass
 class PendingKeys:
     """Keys derived but not yet active in one direction (until NEWKEYS)."""
@@ -246,6 +263,12 @@ class KexEngine:
         if self.session_id is None:
             self.session_id = h
         self.exchange_hash = h
+        observer = self.conn.kex_observer
+        if observer is not None and self.our_kexinit is not None and self.peer_kexinit is not None:
+            ours, theirs = self.our_kexinit[1:17], self.peer_kexinit[1:17]
+            client_cookie, server_cookie = (ours, theirs) if self.conn.is_client else (theirs, ours)
+            observer(KexSecrets(neg.kex, self.conn.is_client, client_cookie, server_cookie, shared_secret,
+                                getattr(self.method, "ephemeral_private", None)))  # fmt: skip
         sid = self.session_id
         out_c2s = self.conn.is_client
         cipher_out = prot.CIPHERS[neg.cipher_c2s if out_c2s else neg.cipher_s2c]

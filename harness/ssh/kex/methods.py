@@ -36,6 +36,8 @@ class ClientKex:
     """Base of the client-side methods."""
 
     context: str
+    # The ephemeral private value for key logs, where a method has one Wireshark can use.
+    ephemeral_private: bytes | None = None
 
     def start(self) -> list[Message]:
         raise NotImplementedError
@@ -160,6 +162,7 @@ class Curve25519Kex(_EcdhLikeKex):
     def __init__(self, name: str, randbytes: RandBytes) -> None:
         self.name = name
         self._party = kexprims.X25519Party(randbytes)
+        self.ephemeral_private = self._party.private_bytes
 
     def client_public(self) -> bytes:
         return self._party.public

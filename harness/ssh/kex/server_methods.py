@@ -31,6 +31,7 @@ class ServerOutcome:
 class ServerKex:
     context: str
     name: str
+    ephemeral_private: bytes | None = None  # for key logs, where Wireshark can use it
 
     def handle(self, msg: Message) -> list[Message] | ServerOutcome:
         raise NotImplementedError
@@ -117,6 +118,7 @@ class Curve25519Server(_EcdhLikeServer):
     def __init__(self, name: str, randbytes: RandBytes) -> None:
         self.name = name
         self._party = kexprims.X25519Party(randbytes)
+        self.ephemeral_private: bytes | None = self._party.private_bytes  # for key logs
 
     def respond(self, client_public: bytes) -> tuple[bytes, bytes]:
         secret = self._party.shared_secret(client_public)

@@ -16,7 +16,8 @@ Why bad lines do not raise: a real known_hosts file collects junk over years (ol
 unsupported key types, hand edits). A malformed line is skipped and remembered in
 :attr:`HostKeys.errors` as (line number, message), so one bad line never hides the good ones.
 The policy for an unknown host is the caller's: :func:`verify_host_key` raises
-:class:`UnknownHostKey` (a :class:`HostKeyMismatch`) and the caller may catch it.
+:class:`UnknownHostKey` (a local-policy error, not a :class:`HostKeyMismatch`: the peer did
+nothing wrong) and the caller may catch it.
 """
 
 from __future__ import annotations
@@ -29,16 +30,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.ssh.errors import DecodeError, HostKeyMismatch
+from harness.ssh.errors import DecodeError, HostKeyMismatch, UnknownHostKey
 from harness.ssh.keys.public import PublicKey, parse_public_key
 
 MARKERS = ("cert-authority", "revoked")
 HASH_MAGIC = "1"  # HASH_MAGIC "|1|" in OpenSSH's hostfile.h: HMAC-SHA1
 _SHA1_LEN = 20  # OpenSSH requires salt and digest of exactly the SHA-1 size
-
-
-class UnknownHostKey(HostKeyMismatch):
-    """The host has no known_hosts entry at all; the caller decides whether to trust it."""
 
 
 class RevokedHostKey(HostKeyMismatch):

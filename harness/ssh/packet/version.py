@@ -9,11 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.ssh.errors import VersionError
+from harness.ssh.errors import NotAnSSHServer, VersionError
 from harness.ssh.limits import MAX_PRE_BANNER_BYTES, MAX_PRE_BANNER_LINES, MAX_VERSION_LINE
 
 ACCEPTED_PROTOCOLS = ("2.0", "1.99")
 _PREFIX = b"SSH-"
+# Bytes no text line before the identification line contains: C0 controls except TAB, LF, CR
+# and ESC (banners may be coloured), and DEL. OpenSSH refuses a NUL at once; refusing all binary
+# at once means a TLS or other binary service on the port fails now, not at the caller's timeout.
+_BINARY = bytes(set(range(0x20)) - {0x09, 0x0A, 0x0D, 0x1B} | {0x7F})
+_QUOTED_BYTES = 60  # how much of the unexpected data an error message quotes
+
+
+def _has_binary(data: bytes | bytearray) -> bool:
+    return len(bytes(data).translate(None, _BINARY)) != len(data)
+
+
+def not_ssh_message(data: bytes) -> str:
+    """'not an SSH server: got b'...'' quoting the first bytes escaped, so the user sees what answered."""
+    shown = repr(bytes(data[:_QUOTED_BYTES])) + (" ..." if len(data) > _QUOTED_BYTES else "")
+    return f"not an SSH server: got {shown}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,12 @@ class VersionReader:
         self._scanned = 0  # no newline in _buf[:_scanned]
         self.result: PeerVersion | None = None
 
+    def arrived(self, current_line: bytes = b"") -> bytes:
+        """What the peer sent so far without a complete identification line (for error messages):
+        the pre-banner lines, ``current_line`` (taken off the buffer already), then the buffer."""
+        lines = b"".join(line.encode("utf-8", "replace") + b"\r\n" for line in self._pre)
+        return lines + current_line + bytes(self._buf)
+
     def feed(self, data: bytes) -> bytes:
         """Consume bytes; once the line is complete, return what follows it (else b"")."""
         self._buf += data
@@ -65,6 +86,8 @@ class VersionReader:
             buf = self._buf
             nl = buf.find(b"\n", self._scanned)
             if nl < 0:
+                if self._allow_pre_banner and _has_binary(buf[self._scanned :]):
+                    raise NotAnSSHServer(not_ssh_message(self.arrived()))
                 self._scanned = len(buf)
                 if not self._allow_pre_banner and not buf.startswith(_PREFIX[: len(buf)]):
                     raise VersionError(f"client sent data before its identification line: {bytes(buf[:60])!r}")
@@ -90,8 +113,8 @@ class VersionReader:
                 raise VersionError(f"client sent data before its identification line: {body[:60]!r}")
             if len(self._pre) >= MAX_PRE_BANNER_LINES or self._consumed > MAX_PRE_BANNER_BYTES:
                 raise VersionError(f"more than {MAX_PRE_BANNER_LINES} lines before the identification line")
-            if b"\x00" in body:
-                raise VersionError("NUL byte in a pre-banner line")
+            if _has_binary(body):
+                raise NotAnSSHServer(not_ssh_message(self.arrived(raw)))
             self._pre.append(body.decode("utf-8", "replace"))
             return
         if len(raw) > MAX_VERSION_LINE:

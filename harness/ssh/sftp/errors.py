@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 
 from harness.ssh.errors import RemoteProtocolError
+from harness.ssh.printable import printable
 from harness.ssh.sftp.constants import Status, status_name
 
 
@@ -98,7 +99,8 @@ def status_error(code: int, message: str, path: str | None = None, path2: str | 
     """The exception for a failed STATUS; ``path`` (and ``path2`` for two-path requests) name
     what the request was about, so the message says which file failed."""
     cls, err = _ERRORS.get(code, (SFTPError, errno.EIO))
-    text = f"{message or status_name(code).replace('_', ' ').capitalize()} (SSH_FX_{status_name(code)})"
+    shown = printable(message) if message else status_name(code).replace("_", " ").capitalize()
+    text = f"{shown} (SSH_FX_{status_name(code)})"  # the server's text, its control characters escaped
     if err is None:
         exc = cls(f"{text}: {path!r}" if path is not None else text)
     elif path2 is not None:
