@@ -110,6 +110,20 @@ def test_a_crashing_client_is_reported_as_crashed_with_its_signal() -> None:
     assert report.seconds < 10
 
 
+def test_the_outcome_model_shows_the_crash() -> None:
+    """Through the engine's run_one and the plugin's crash probe: the cell's outcome names the signal."""
+    from harness.scenario import SERVER, Handshake, Scenario
+    from harness.scenario.execute import run_one
+    from harness.scenario.peers import ClientTarget, client_peer_info
+    from harness.scenario.pytest_plugin import _crash_probe
+
+    info = client_peer_info("paramiko-client")
+    target = ClientTarget(info, command_line=lambda port: [sys.executable, "-c", _CRASHER, str(port)])
+    result = run_one(Scenario(role=SERVER, steps=[Handshake()]), "test/crash", {}, info, 1, None, target,
+                     crash=_crash_probe(None, target))  # fmt: skip
+    assert result.outcome == "peer crashed (SIGSEGV)", (result.outcome, result.message)
+
+
 def test_a_client_that_does_not_exit_is_killed_and_reported_hung() -> None:
     failure, target, _ = run_client("paramiko-client", [Connect()], exit_bound=1.0,
                                     command_line=lambda port: [sys.executable, "-c", _HANGER, str(port)])  # fmt: skip
