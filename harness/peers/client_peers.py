@@ -106,7 +106,10 @@ def client_specs() -> dict[str, ClientPeerSpec]:
     plink = plink_version() or "missing"
     specs[f"plink-{plink}"] = ClientPeerSpec(f"plink-{plink}", "putty", "plink", plink, MODES)
     for library in ("paramiko", "asyncssh"):
-        latest = importlib.metadata.version(library)  # a dependency of the harness (pyproject.toml)
+        try:
+            latest = importlib.metadata.version(library)  # a dependency of the harness (pyproject.toml)
+        except importlib.metadata.PackageNotFoundError:
+            latest = "missing"
         pid = f"{library}-client-{_major_minor(latest)}"
         specs[pid] = ClientPeerSpec(pid, library, "python", latest, MODES, interpreter=sys.executable)
         debian = debian_library_version(library) or "missing"
