@@ -152,6 +152,8 @@ def check_available(spec: ClientPeerSpec) -> None:
     if spec.version == "missing":
         what = {"putty": "putty-tools (plink, puttygen)", "paramiko": "python3-paramiko",
                 "asyncssh": "python3-asyncssh"}[spec.product]  # fmt: skip
+        if spec.kind == "python" and spec.interpreter != DEBIAN_PYTHON:
+            what = f"{spec.product} (in {spec.interpreter}'s environment; pip install -e .)"
         raise PeerError(f"client peer {spec.peer_id}: {what} is not installed (scripts/setup.sh installs it)")
     if spec.container:
         ok, reason = _image_status(spec.peer_id)
