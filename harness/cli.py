@@ -100,7 +100,7 @@ def _interop(args: argparse.Namespace) -> int:
     try:
         launcher, why = _launcher(args)
         user, _ = user_peers_from_args(args, builtin_peer_ids())  # --target, --peers-file (docs/TARGETS.md)
-        _check_server_peers([p for p in args.peer if p not in user], launcher, why)
+        _check_server_peers([p for p in args.peer if p not in user.servers], launcher, why)
         peers = chosen_server_ids(args, user)
         probe_targets(user, peers)
     except PeerError as exc:
