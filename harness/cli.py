@@ -100,7 +100,7 @@ def _interop(args: argparse.Namespace) -> int:
     try:
         launcher, why = _launcher(args)
         user, _ = user_peers_from_args(args, builtin_peer_ids())  # --target, --peers-file (docs/TARGETS.md)
-        _check_server_peers([p for p in args.peer if p not in user], launcher, why)
+        _check_server_peers([p for p in args.peer if p not in user.servers], launcher, why)
         peers = chosen_server_ids(args, user)
         probe_targets(user, peers)
     except PeerError as exc:
@@ -167,6 +167,19 @@ def _peers(args: argparse.Namespace) -> int:
         for peer_id, role, launchers, note in rows:
             image = image_of(peer_id, role)[1] or "-"
             print(f"{peer_id:22} {role:7} {','.join(launchers):16} {image}{note}")
+        return 0
+    if args.action == "doc":
+        from harness.resources import data_root, scenarios_dir
+        from harness.scenario import peers_doc
+
+        if not args.write:
+            print(peers_doc.section(scenarios_dir()), end="")
+            return 0
+        doc = data_root() / "docs" / "PEERS.md"
+        if not doc.is_file():
+            raise UserError(f"peers doc --write: no {doc} (it lives in a checkout of the repository)")
+        changed = peers_doc.write(doc, scenarios_dir())
+        print(f"{doc}: {'rewritten' if changed else 'already current'}")
         return 0
     if args.action == "build":
         from harness.resources import data_path
@@ -464,8 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_user_peer_arguments(p, clients=False)
     p.set_defaults(func=_interop)
-    p = sub.add_parser("peers", help="list, build, start or clean up the real peers")
-    p.add_argument("action", choices=("list", "build", "start", "stop"))
+    p = sub.add_parser("peers", help="list, build, start or clean up the real peers; doc: their conformance")
+    p.add_argument("action", choices=("list", "build", "start", "stop", "doc"))
+    p.add_argument("--write", action="store_true",
+                   help="doc: rewrite the generated section of docs/PEERS.md (default: print it)")  # fmt: skip
     p.add_argument("id", nargs="?", help="peer id: start it; stop its containers (stop without ID: leftovers)")
     p.add_argument("--launcher", choices=("docker", "process"))
     p.add_argument("--json", action="store_true", help="list: machine-readable output")

@@ -40,6 +40,8 @@ fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
     .venv/bin/pip install -q --upgrade pip >/dev/null
+    # The distribution was called `harness` before it became `ssh-harness`: drop the old record.
+    .venv/bin/pip uninstall -y -q harness >/dev/null 2>&1 || true
     .venv/bin/pip install -q -e '.[test,fuzz]'
     touch "$stamp"
 fi

@@ -161,3 +161,24 @@ def test_update_rewrites_and_extends_pins(tmp_path: Path) -> None:
     assert update(tmp_path, rows, add=True) == ["p  a/b: was continued, now continued | reset"]
     assert PinFile.load(tmp_path, "p").pins == {"a/b": ["continued", "reset"]}
     assert update(tmp_path, rows) == []  # reset is one of the pinned alternatives
+
+
+def test_changing_one_pin_makes_that_cell_fail_with_was_and_now(tmp_path: Path) -> None:
+    """End to end against a real peer: a copy of the manifests with one pin changed."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "scenarios" / "expectations", tmp_path / "exp")
+    pin_file = tmp_path / "exp" / "pins" / "openssh-9.2.toml"
+    pins = PinFile.load(pin_file.parent, "openssh-9.2")
+    assert pins.pins["channels/exec_output_status"] == "continued"
+    pins.pins["channels/exec_output_status"] = 'DISCONNECT PROTOCOL_ERROR(2) "made up"'
+    pins.write()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
+                           str(root / "scenarios" / "channels" / "exec_output_status.py"), "--peer", "openssh-9.2",
+                           "--expectations", str(tmp_path / "exp")],
+                          capture_output=True, text=True, timeout=240, cwd=root)  # fmt: skip
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert 'outcome changed: was DISCONNECT PROTOCOL_ERROR(2) "made up", now continued' in proc.stdout
