@@ -172,6 +172,11 @@ class Scenario:
     # Offer strict kex (kex-strict-c/s-v00@openssh.com) on this scenario's connections. Off by
     # default so that peers' non-strict behaviour is observed; scenarios about strict kex say so.
     strict_kex: bool = False
+    # Server role: what the client peer does once logged in (exec, shell with a pty, sftp,
+    # forward: a direct-tcpip channel) and how it logs in (publickey, password). A client that
+    # lacks the mode is "not applicable".
+    client_mode: str = "exec"
+    client_auth: str = "publickey"
     # Set by the loader:
     id: str = ""
     area: str = ""

@@ -287,7 +287,12 @@ class ScenarioItem(pytest.Item):
             from harness.scenario.peers import ClientTarget, client_peer_info
 
             info = client_peer_info(self.peer)
-            target = ClientTarget(info)
+            target = ClientTarget(info, mode=self.scenario.client_mode, auth=self.scenario.client_auth)
+            if not target.supports(self.scenario.client_mode):
+                result = Result(self.variant, self.scenario.area, self.peer, NA, seed=base,
+                                reason=f"{self.peer} has no {self.scenario.client_mode} mode")  # fmt: skip
+                self._finish(result, base)
+                return
         exp = expectations().lookup(self.variant, self.scenario.id, self.peer)
         pin_file = pins().file(self.peer)
         result = run_one(self.scenario, self.variant, self.params, info, seed, exp, target,
