@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.scenario.runner import Closed, Context, LocalError, reason_name
+from harness.scenario.runner import Closed, Context, LocalError, PeerText, reason_name
 from harness.ssh import events as ev
 from harness.ssh.wire import messages as m
 
@@ -70,6 +70,8 @@ def reaction(ctx: Context, event: ev.Event) -> str | None:
         if event.how.startswith("reset"):
             return RESET
         return TEXT_LINE if _peer_wrote_text_only(ctx) else CLOSED
+    if isinstance(event, PeerText):
+        return TEXT_LINE
     if isinstance(event, ev.PeerViolation):
         return None  # its MessageReceived (logged just before) is the reaction
     if isinstance(event, LocalError):
@@ -88,7 +90,9 @@ def reaction(ctx: Context, event: ev.Event) -> str | None:
 
 
 def _peer_wrote_text_only(ctx: Context) -> bool:
-    """The peer never sent an identification line but did write text lines before closing."""
+    """The peer wrote text lines instead of binary packets before closing."""
+    if any(isinstance(e, PeerText) for e in ctx.log):
+        return True  # a text line after its identification line (runner.text_instead_of_packet)
     conn = ctx.conn
     if conn is None or conn.peer_version_line:
         return False
