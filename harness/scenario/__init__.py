@@ -75,6 +75,7 @@ from harness.scenario.steps import (
 from harness.scenario.tampers import (
     Append,
     Drop,
+    ExtraPadding,
     FlipByte,
     FlipCiphertext,
     FlipMac,
@@ -120,6 +121,7 @@ __all__ = [
     "ExpectKexComplete",
     "ExpectNothing",
     "ExpectOutput",
+    "ExtraPadding",
     "FailUntilDisconnect",
     "FlipByte",
     "FlipCiphertext",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.scenario.runner import Closed, Context, LocalError, TextLine, reason_name
+from harness.scenario.runner import Closed, Context, LocalError, PeerText, reason_name
 from harness.ssh import events as ev
 from harness.ssh.wire import messages as m
 
@@ -70,7 +70,7 @@ def reaction(ctx: Context, event: ev.Event) -> str | None:
         if event.how.startswith("reset"):
             return RESET
         return TEXT_LINE if _peer_wrote_text_only(ctx) else CLOSED
-    if isinstance(event, TextLine):
+    if isinstance(event, PeerText):
         return TEXT_LINE
     if isinstance(event, ev.PeerViolation):
         return f"reply {m.message_name(event.message_id)}"  # a reply our normal core would refuse
@@ -92,9 +92,9 @@ def reaction(ctx: Context, event: ev.Event) -> str | None:
 
 
 def _peer_wrote_text_only(ctx: Context) -> bool:
-    """The peer wrote text lines instead of SSH (before or after its identification line)."""
-    if any(isinstance(e, TextLine) for e in ctx.log):
-        return True
+    """The peer wrote text lines instead of binary packets before closing."""
+    if any(isinstance(e, PeerText) for e in ctx.log):
+        return True  # a text line after its identification line (runner.text_instead_of_packet)
     conn = ctx.conn
     if conn is None or conn.peer_version_line:
         return False

@@ -10,7 +10,6 @@ is decoded into a transcript that failure messages carry.
 from __future__ import annotations
 
 import random
-import re
 import select
 import socket
 import time
@@ -40,30 +39,33 @@ class Closed(ev.Event):
 
 
 @dataclass
-class TextLine(ev.Event):
-    """Pseudo-event: the peer wrote text lines where SSH packets belong (e.g. OpenSSH's
-    "Invalid SSH identification string." after its own version line) and our reader could not
-    frame them; the text is the peer's reaction, not an error of ours."""
-
-    text: str = ""
-
-
-@dataclass
 class LocalError(ev.Event):
     """Pseudo-event: our core refused what the peer sent (RemoteProtocolError)."""
 
     error: Exception = field(default_factory=Exception)
 
 
-# Printable text ending the chunk that could not be framed ("Invalid SSH identification
-# string.\r\n", "Protocol major versions differ.\n"); the line may still be incomplete.
-_TEXT = re.compile(rb"[\x20-\x7e][\t\r\n\x20-\x7e]{5,}\Z")
+@dataclass
+class PeerText(ev.Event):
+    """Pseudo-event: after its identification line the peer wrote a text line where its first
+    binary packet belongs (OpenSSH's "Protocol major versions differ: 2 vs. 1"). That is the
+    peer refusing in words, not a framing error of ours: it is logged instead of a LocalError."""
+
+    text: str = ""
 
 
-def _trailing_text(data: bytes) -> str | None:
-    """The text lines that end ``data`` (a peer writing a message instead of packets), if any."""
-    found = _TEXT.search(data)
-    return found.group().decode("ascii").strip() if found else None
+def text_instead_of_packet(conn: Connection) -> str | None:
+    """The text the peer wrote instead of its first binary packet, or None.
+
+    Only before any binary packet arrived (nothing else can be a text line), and only when
+    every unparsed byte is printable ASCII or line-end: a garbled packet stays our error."""
+    if conn.peer_version_line is None or conn.reader.seq != 0 or conn.kex.count:
+        return None
+    raw = conn.reader.take_raw()
+    if not raw or not (0x21 <= raw[0] < 0x7F) or any(not (0x20 <= b < 0x7F or b in b"\r\n\t") for b in raw):
+        conn.reader.feed(raw)  # not text: leave the bytes where they were
+        return None
+    return raw.decode("ascii").strip()
 
 
 def describe_event(e: ev.Event) -> str:
@@ -71,8 +73,8 @@ def describe_event(e: ev.Event) -> str:
         return f"{e.message!r} [seq {e.seq}]"
     if isinstance(e, Closed):
         return f"connection closed ({e.how})"
-    if isinstance(e, TextLine):
-        return f"text line {e.text!r}"
+    if isinstance(e, PeerText):
+        return f"text line {e.text!r} instead of a binary packet"
     if isinstance(e, LocalError):
         return f"our core rejected the peer's input: {type(e.error).__name__}: {e.error}"
     if isinstance(e, ev.PeerViolation):
@@ -271,10 +273,13 @@ class Context:
         try:
             self.conn.receive_data(data)
         except RemoteProtocolError as exc:
-            text = _trailing_text(data)
-            if text is not None and self.conn.peer_version_line:
-                self.log.append(TextLine(text))
-                self.transcript.add("<<", f"text instead of a packet: {text!r}")
+            text = text_instead_of_packet(self.conn)
+            if text is not None:
+                # The peer left the binary protocol first: withhold our core's DISCONNECT so the
+                # close that follows stays the peer's own (DESIGN.md, "know the closer").
+                self.conn.data_to_send()
+                self.log.append(PeerText(text=text))
+                self.transcript.add("<<", f"text line {text!r} (our core's DISCONNECT for it withheld)")
             else:
                 self.log.append(LocalError(exc))
                 self.transcript.add("!!", f"our core rejected the peer's input: {type(exc).__name__}: {exc}")
@@ -325,7 +330,7 @@ class Context:
     def fail(self, expected: str, start: int, extra: str = "", waited: float | None = None) -> StepFailure:
         self.fail_start = start
         self.fail_waited = waited
-        shown = (ev.MessageReceived, Closed, LocalError, ev.PeerViolation, TextLine)
+        shown = ev.MessageReceived | Closed | LocalError | ev.PeerViolation | PeerText
         arrived = [e for e in self.log[start:] if isinstance(e, shown)]
         got = "; ".join(describe_event(e) for e in arrived[:12]) or "nothing"
         if len(arrived) > 12:

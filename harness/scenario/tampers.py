@@ -111,6 +111,23 @@ class PaddingLength(Tamper):
         return packet
 
 
+@dataclass
+class ExtraPadding(Tamper):
+    """Add ``extra`` zero bytes of padding and make both length fields true to them: a packet
+    that is consistent in every field but no longer a multiple of the cipher block size (RFC
+    4253 6), so only the alignment rule is broken."""
+
+    extra: int = 1
+    count: int = 1
+    layer = "packet"
+
+    def apply(self, packet: bytearray) -> bytearray:
+        length, padding = struct.unpack(">IB", bytes(packet[:5]))
+        rebuilt = bytearray(struct.pack(">IB", length + self.extra, padding + self.extra))
+        rebuilt += packet[5:] + bytes(self.extra)
+        return rebuilt
+
+
 # -- ciphertext and MAC -------------------------------------------------------------------
 
 

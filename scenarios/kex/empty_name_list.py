@@ -20,6 +20,8 @@ def _empty(category):
 
 
 SCENARIO = Scenario(
+    timeout=3,
     params={"list": tuple(FIELDS)},
-    steps=lambda p: [Connect(kexinit=_empty(p["list"])), ExpectClose(reason=DisconnectReason.KEY_EXCHANGE_FAILED)],
+    steps=lambda p: [Connect(kexinit=_empty(p["list"])),
+                     ExpectClose(reason=DisconnectReason.KEY_EXCHANGE_FAILED, timeout=1.5)],
 )

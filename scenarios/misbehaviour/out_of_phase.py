@@ -1,8 +1,18 @@
 """A known message in a phase where it is not allowed, once per phase: during the first kex a
-SERVICE_REQUEST; before authentication a CHANNEL_OPEN; after it a kex reply, a NEWKEYS outside a
-key exchange, a SERVICE_REQUEST. The peer must refuse: UNIMPLEMENTED or a disconnect (recorded)."""
+SERVICE_REQUEST (RFC 4253 7.1 forbids it there); before authentication a CHANNEL_OPEN; after it
+a kex reply, a NEWKEYS outside a key exchange, a SERVICE_REQUEST.
+
+Before authentication the server MUST disconnect (RFC 4252 6: messages 80 and up before
+authentication completes); PROTOCOL_ERROR (2) is the acceptable reason if it says one. In the
+other phases the peer must refuse: UNIMPLEMENTED naming our packet (RFC 4253 11.4) or a
+disconnect with PROTOCOL_ERROR; which one is recorded per peer."""
 
 from harness.scenario import *
+
+
+def _remember_seq(ctx):
+    ctx.vars["stimulus"] = ctx.stimulus_seq
+
 
 PHASES = {
     "first_kex": lambda: [Connect(), Send(m.ServiceRequest(service="ssh-userauth"))],
@@ -14,18 +24,13 @@ PHASES = {
     "connected_service_request": lambda: [Login(), Send(m.ServiceRequest(service="ssh-userauth"))],
 }
 
-# What each phase's refusal may look like besides UNIMPLEMENTED or a disconnect: a CHANNEL_OPEN
-# before auth may be answered with OPEN_FAILURE; a second SERVICE_REQUEST after auth is not
-# forbidden by RFC 4253 10, so SERVICE_ACCEPT is a legitimate reply (Dropbear gives it).
-EXTRA = {
-    "userauth": {"refused": [Expect(m.ChannelOpenFailure)]},
-    "connected_service_request": {"accepted": [Expect(m.ServiceAccept)]},
-}
 
-SCENARIO = Scenario(
-    params={"phase": tuple(PHASES)},
-    timeout=3,
-    steps=lambda p: [*PHASES[p["phase"]](),
-                     OneOf(unimplemented=[Expect(m.Unimplemented, seq=SentSeq())], disconnect=[ExpectClose()],
-                           **EXTRA.get(p["phase"], {}))],
-)
+def _steps(p):
+    close = ExpectClose(reason=(DisconnectReason.PROTOCOL_ERROR,), timeout=1.5)
+    if p["phase"] == "userauth":
+        return [*PHASES["userauth"](), close]
+    return [*PHASES[p["phase"]](), Call(_remember_seq, "remember our packet's sequence number"),
+            OneOf(unimplemented=[Expect(m.Unimplemented, seq=Var("stimulus"))], disconnect=[close], timeout=1.5)]
+
+
+SCENARIO = Scenario(timeout=3, params={"phase": tuple(PHASES)}, steps=_steps)

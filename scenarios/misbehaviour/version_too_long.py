@@ -1,11 +1,15 @@
-"""An identification line longer than 255 characters (RFC 4253 4.2 limits the line to 255,
-CR LF included). The RFC binds the sender and names no reaction for the receiver: whether the
-peer refuses (and how) or carries on is recorded and pinned per peer."""
+"""An identification line longer than 255 bytes including CR LF (RFC 4253 4.2 states that
+maximum): the peer must refuse it and end the connection, not negotiate with it. One variant
+per total length: just over, clearly over, far over.
+
+Acceptable reason if the peer sends a DISCONNECT: PROTOCOL_ERROR (2); the RFC names no code,
+and a text line or a plain close (usual before the binary protocol starts) also passes."""
 
 from harness.scenario import *
 
 SCENARIO = Scenario(
-    informational=True,
     timeout=3,
-    steps=[Connect(start=False), SendRaw(b"SSH-2.0-" + b"A" * 300 + b"\r\n"), Observe(1)],
+    params={"length": (256, 300, 1024)},
+    steps=lambda p: [Connect(start=False), SendRaw(b"SSH-2.0-" + b"A" * (p["length"] - 10) + b"\r\n"), StartKex(),
+                     ExpectClose(reason=(DisconnectReason.PROTOCOL_ERROR,), timeout=1.5)],
 )

@@ -264,12 +264,19 @@ class Observe(Step):
     Never fails: for informational cells, where the RFC does not say what a peer must do,
     the pinned outcome is the whole check."""
 
-    def __init__(self, seconds: float = 2.0) -> None:
-        self.seconds = seconds
+    def __init__(self, seconds: float = 2.0, ignore: tuple[type[Message], ...] = ()) -> None:
+        # ``ignore``: messages that come anyway and say nothing about the stimulus (the peer's
+        # own KEXINIT after an identification-line game), so they are not taken as the reaction.
+        self.seconds, self.ignore = seconds, ignore
+
+    def _reacts(self, ctx: Context, e: ev.Event) -> bool:
+        if isinstance(e, ev.MessageReceived) and isinstance(e.message, self.ignore):
+            return False
+        return reaction(ctx, e) is not None
 
     def run(self, ctx: Context) -> None:
         start = ctx.expect_pos
-        hit = ctx.wait_for(lambda e: reaction(ctx, e) is not None, self.seconds, start, stop_on_close=True)
+        hit = ctx.wait_for(lambda e: self._reacts(ctx, e), self.seconds, start, stop_on_close=True)
         if hit is None:
             ctx.observe(CLOSED if ctx.closed else silent(self.seconds))
             ctx.expect_pos = len(ctx.log)

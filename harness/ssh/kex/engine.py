@@ -66,6 +66,10 @@ class KexEngine:
         self.strict = False
         self.in_progress = False
         self.our_kexinit: bytes | None = None  # payload bytes of the KEXINIT we sent
+        # What we meant by it: negotiation reads this, so a scenario may put bytes on the wire
+        # that our own strict decoder would refuse (a malformed name-list, trailing bytes)
+        # while the hash still covers exactly what was sent.
+        self.our_kexinit_msg: Message | None = None
         self.peer_kexinit: bytes | None = None
         self.peer_kexinit_msg: Message | None = None
         self.negotiated: Negotiated | None = None
@@ -126,7 +130,7 @@ class KexEngine:
         if guess:
             msg.first_kex_packet_follows = True
         payload = msg.encode()
-        self.our_kexinit = payload
+        self.our_kexinit, self.our_kexinit_msg = payload, msg
         self.in_progress = True
         self.conn.emit(ev.KexStarted(initiated_by_us=self.peer_kexinit is None))
         self.conn.send_payload(payload, kex=True)
@@ -162,7 +166,7 @@ class KexEngine:
 
     def _begin_method(self) -> None:
         assert self.our_kexinit is not None and self.peer_kexinit_msg is not None
-        ours = m.KexInit.decode(self.our_kexinit)
+        ours = self.our_kexinit_msg or m.KexInit.decode(self.our_kexinit)
         peer = self.peer_kexinit_msg
         client, server = (ours, peer) if self.conn.is_client else (peer, ours)
         self.negotiated = negotiate(client, server, prot.AEAD_CIPHERS)
@@ -331,6 +335,7 @@ class KexEngine:
             )
         )
         self.our_kexinit = self.peer_kexinit = None
+        self.our_kexinit_msg = None
         self.peer_kexinit_msg = None
         self.method = None
         self.context = None
