@@ -15,6 +15,9 @@ The references, all our own server over loopback (so the check needs no Docker):
               connection open, answers nothing) on what it cannot parse
 ``closer``    hangs up the TCP connection, without DISCONNECT, at the first violation, unknown
               message or unparsable packet
+``pedant``    refuses (hangs up) what receivers must tolerate: IGNORE, DEBUG, UNIMPLEMENTED,
+              payloads past 16 KiB, odd identification lines, a rekey before login
+              (harness/ssh/pedantic.py)
 ``refuser``   refuses every channel open, channel request and global request; answers global
               requests with UNIMPLEMENTED (as tinysshd does)
 ``denier``    refuses every authentication
@@ -40,7 +43,7 @@ from harness.server import AUTH_FAILED
 from harness.ssh import events as ev
 from harness.ssh.policy import OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
-REFERENCES = ("rfc", "lenient", "closer", "refuser", "denier", "badsig")
+REFERENCES = ("rfc", "lenient", "closer", "pedant", "refuser", "denier", "badsig")
 # Areas whose scenarios check the opening itself: a failure inside Login/Handshake is theirs.
 OPENING_AREAS = ("kex", "auth", "sanity")
 OPENING_BREAKERS = ("denier", "badsig")  # references that fail every Login/Handshake
@@ -92,6 +95,7 @@ SERVER_CLASSES: dict[str, type[ShellServer]] = {"refuser": RefusingServer, "deni
 CONFIG: dict[str, dict[str, Any]] = {
     "lenient": {"observe": True, "unknown_messages": "ignore", "on_error": "mute"},
     "closer": {"observe": True, "unknown_messages": "violation", "on_error": "close"},
+    "pedant": {"observe": True, "pedantic": True, "on_error": "close"},
     "refuser": {"answer_global_requests": False},
 }
 
@@ -99,7 +103,7 @@ CONFIG: dict[str, dict[str, Any]] = {
 def _on_violation(behaviour: str, transport: Any) -> Callable[[ev.PeerViolation], None] | None:
     if behaviour == "lenient":
         return lambda event: None  # dropped by the core; nothing else happens
-    if behaviour == "closer":
+    if behaviour in ("closer", "pedant"):
 
         def hang_up(event: ev.PeerViolation) -> None:
             try:

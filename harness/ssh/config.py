@@ -124,6 +124,8 @@ class ConnectionConfig:
     unknown_messages: str = "unimplemented"
     # Server: answer GLOBAL_REQUESTs (False: UNIMPLEMENTED, as tinysshd does).
     answer_global_requests: bool = True
+    # Refuse what receivers must tolerate (harness/ssh/pedantic.py; the self-check's "pedant").
+    pedantic: bool = False
 
     def apply_server_defaults(self) -> None:
         """Switch the lists the application did not set to the server defaults."""

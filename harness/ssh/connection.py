@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 
 from harness.ssh import events as ev
-from harness.ssh import phases
+from harness.ssh import pedantic, phases
 from harness.ssh.auth.client import ClientAuth
 from harness.ssh.auth.server import ServerAuth
 from harness.ssh.channels.table import ChannelTable
@@ -133,6 +133,8 @@ class Connection:
                 result = self.version_reader.result
                 if result is None:
                     return
+                if self.config.pedantic and (why := pedantic.version_refusal(result)):
+                    raise RemoteProtocolError(why)
                 self.peer_version_line = result.line.encode("ascii")
                 self.phase = Phase.FIRST_KEX
                 self.emit(ev.VersionReceived(result.line, result.pre_banner))
@@ -469,6 +471,9 @@ class Connection:
         msg_id = payload[0] if payload else -1
         if msg_id < 0:
             raise RemoteProtocolError("empty payload")
+        if self.config.pedantic and (why := pedantic.message_refusal(
+                msg_id, payload, self.kex.count > 0 and self.phase is not Phase.CONNECTED)):  # fmt: skip
+            raise RemoteProtocolError(why)
         allowed = self._allowed()
         if msg_id not in allowed:
             strict_first = self.kex.strict and self.kex.count == 0
