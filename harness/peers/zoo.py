@@ -1,0 +1,100 @@
+"""The peer zoo: more SSH implementations as server peers (AsyncSSH, paramiko, Conch, Go ...).
+
+Why a zoo beside :mod:`harness.peers.docker`: OpenSSH, Dropbear and tinysshd are the default
+peers (every CI run meets them); the zoo adds libraries and smaller servers that users of the
+harness meet in the wild, opt-in (``harness interop --peer ID``) because their images take
+longer to build. Each zoo image (``harness-peer/zoo-<name>:<tag>``, built by
+``containers/bootstrap.sh zoo`` from ``containers/zoo/``) runs a small server program of ours
+against the library, started through one shared entrypoint (containers/zoo/common): it listens
+on 127.0.0.1 at the port we pick, logs the test user in with its password or any client key of
+:func:`harness.peers.base.client_keys`, and runs commands with ``/bin/sh -c`` as that user.
+
+This module is the table (light to import: the registry reads it); starting one is
+:mod:`harness.peers.zoo_docker`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.peers.docker import PeerSpec
+
+ALL_USER_KEYS = ("ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa", "rsa-pem", "ed25519-encrypted")
+_PYTHON = ("/opt/zoo/bin/python", "-W", "ignore")
+
+
+@dataclass(frozen=True)
+class ZooServer:
+    """One zoo server peer: its image, how to start it and what it supports.
+
+    ``banner`` is a regex the identification line must match (a rebuilt image with another
+    release is noticed at start, as the packaged peers' ids are checked); ``version`` is the
+    release the id names, for products whose banner carries none.
+    """
+
+    peer_id: str
+    kind: str  # image harness-peer/<kind>:<tag>
+    tag: str
+    command: tuple[str, ...]
+    product: str
+    version: str
+    banner: str
+    host_keys: tuple[str, ...] = ("ed25519", "ecdsa", "rsa")
+    auth_methods: str = "publickey,password"
+    user_keys: tuple[str, ...] = ALL_USER_KEYS
+    subsystems: tuple[str, ...] = ()
+    notes: str = ""
+
+    @property
+    def spec(self) -> PeerSpec:
+        from harness.peers.docker import PeerSpec
+
+        suite, _, variant = self.tag.partition("-")
+        return PeerSpec(self.kind, suite, variant)
+
+
+def _python(script: str) -> tuple[str, ...]:
+    return ("serve", *_PYTHON, f"/opt/zoo/servers/{script}")
+
+
+ZOO_SERVERS: dict[str, ZooServer] = {s.peer_id: s for s in (
+    ZooServer("asyncssh-2.24.1", "zoo-python", "bookworm-pypi", _python("asyncssh_server.py"),
+              "asyncssh", "2.24.1", r"^SSH-2\.0-AsyncSSH_2\.24\.1$", subsystems=("sftp",)),
+    ZooServer("paramiko-5.1.0", "zoo-python", "bookworm-pypi", _python("paramiko_server.py"),
+              "paramiko", "5.1.0", r"^SSH-2\.0-paramiko_5\.1\.0$"),
+    ZooServer("conch-26.10.0", "zoo-python", "bookworm-pypi", _python("conch_server.py"),
+              "conch", "26.10.0", r"^SSH-2\.0-Twisted_26\.10\.0$"),
+    ZooServer("asyncssh-2.10.1", "zoo-python", "bookworm", _python("asyncssh_server.py"),
+              "asyncssh", "2.10.1", r"^SSH-2\.0-AsyncSSH_2\.10\.1$", subsystems=("sftp",)),
+    ZooServer("paramiko-2.12.0", "zoo-python", "bookworm", _python("paramiko_server.py"),
+              "paramiko", "2.12.0", r"^SSH-2\.0-paramiko_2\.12\.0$"),
+    ZooServer("conch-22.4.0", "zoo-python", "bookworm", _python("conch_server.py"),
+              "conch", "22.4.0", r"^SSH-2\.0-Twisted_22\.4\.0$"),
+)}
+
+
+def zoo_server_ids() -> tuple[str, ...]:
+    return tuple(ZOO_SERVERS)
+
+
+def zoo_peer_specs() -> dict[str, PeerSpec]:
+    """Peer id -> image, for the Docker launcher's image checks (`harness peers list`)."""
+    return {peer_id: server.spec for peer_id, server in ZOO_SERVERS.items()}
+
+
+def client_key_types() -> dict[str, tuple[str, ...]]:
+    """Product -> user key types its server accepts (merged into the registry's table)."""
+    return {server.product: server.user_keys for server in ZOO_SERVERS.values()}
+
+
+def products_without_subsystems() -> frozenset[str]:
+    return frozenset(s.product for s in ZOO_SERVERS.values() if not s.subsystems)
+
+
+def capabilities(peer_id: str) -> str:
+    """One line for `harness peers list`: auth methods, subsystems, notes."""
+    server = ZOO_SERVERS[peer_id]
+    subsystems = ",".join(server.subsystems) or "none"
+    return f"auth {server.auth_methods}; subsystems {subsystems}" + (f"; {server.notes}" if server.notes else "")
