@@ -72,6 +72,9 @@ ZOO_SERVERS: dict[str, ZooServer] = {s.peer_id: s for s in (
               "paramiko", "2.12.0", r"^SSH-2\.0-paramiko_2\.12\.0$"),
     ZooServer("conch-22.4.0", "zoo-python", "bookworm", _python("conch_server.py"),
               "conch", "22.4.0", r"^SSH-2\.0-Twisted_22\.4\.0$"),
+    # x/crypto/ssh's banner carries no version: the id names Debian's golang-golang-x-crypto-dev.
+    ZooServer("go-x-crypto-0.4", "zoo-go", "bookworm", ("serve", "/usr/local/bin/go-ssh-server"),
+              "go", "0.4.0", r"^SSH-2\.0-Go$"),
 )}
 
 
