@@ -75,6 +75,8 @@ ZOO_SERVERS: dict[str, ZooServer] = {s.peer_id: s for s in (
     # x/crypto/ssh's banner carries no version: the id names Debian's golang-golang-x-crypto-dev.
     ZooServer("go-x-crypto-0.4", "zoo-go", "bookworm", ("serve", "/usr/local/bin/go-ssh-server"),
               "go", "0.4.0", r"^SSH-2\.0-Go$"),
+    ZooServer("libssh-0.10.6", "zoo-libssh", "bookworm", ("serve", "/usr/local/bin/libssh-server"),
+              "libssh", "0.10.6", r"^SSH-2\.0-libssh_0\.10\.6$"),
 )}
 
 

@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import docker
@@ -54,12 +55,13 @@ def _make_host_keys(keydir: Path, names: tuple[str, ...]) -> dict[str, Path]:
     return {name: Path(f"{path}.pub") for name, path in private.items()}
 
 
-def start_zoo_server(peer_id: str, workdir: Path | None = None, *,
-                     timeout: float = 30.0) -> docker_launcher.DockerServer:
+def start_zoo_server(peer_id: str, workdir: Path | None = None, *, timeout: float = 30.0,
+                     extra_args: Sequence[str] = ()) -> docker_launcher.DockerServer:
     """Start the zoo server ``peer_id`` on a free loopback port; returns once it answered.
 
     ``workdir`` (None: a temp dir that ``stop()`` removes) is mounted at /harness and holds the
-    host keys, known_hosts, the per-run home and the log.
+    host keys, known_hosts, the per-run home and the log. ``extra_args`` go to the server
+    program (e.g. ``--stock-ciphers`` for libssh-server).
     """
     server = ZOO_SERVERS.get(peer_id)
     if server is None:
@@ -83,7 +85,7 @@ def start_zoo_server(peer_id: str, workdir: Path | None = None, *,
         workdir.mkdir(parents=True, exist_ok=True)
         workdir = workdir.resolve()
     try:
-        return _start(client, server, image, workdir, cleanup, deadline)
+        return _start(client, server, image, workdir, cleanup, deadline, tuple(extra_args))
     except BaseException:
         for directory in cleanup:
             shutil.rmtree(directory, ignore_errors=True)
@@ -91,7 +93,7 @@ def start_zoo_server(peer_id: str, workdir: Path | None = None, *,
 
 
 def _start(client: docker.DockerClient, server: ZooServer, image: Image, workdir: Path,
-           cleanup: list[Path], deadline: float) -> docker_launcher.DockerServer:
+           cleanup: list[Path], deadline: float, extra_args: tuple[str, ...]) -> docker_launcher.DockerServer:
     spec = server.spec
     pubkeys = _make_host_keys(workdir / "hostkeys", server.host_keys)
     home = workdir / "home"
@@ -103,7 +105,7 @@ def _start(client: docker.DockerClient, server: ZooServer, image: Image, workdir
         port = pick_free_port()
         try:
             container = client.containers.create(
-                image.id, list(server.command),
+                image.id, [*server.command, *extra_args],
                 name=f"harness-{spec.kind}-{spec.tag}-{os.getpid()}-{port}",
                 environment={"HARNESS_LISTEN": LOOPBACK, "HARNESS_PORT": str(port)},
                 network_mode="host",
