@@ -41,7 +41,7 @@ PEER_IMAGES=(
 # containers/zoo (common/ plus the kind's own directory), Dockerfile containers/zoo/<name>/.
 ZOO_IMAGES=(
     zoo-python:bookworm zoo-python:bookworm-pypi
-    zoo-go:bookworm zoo-libssh:bookworm
+    zoo-go:bookworm zoo-libssh:bookworm zoo-erlang:bookworm zoo-node:bookworm
 )
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
 DOCKERD_LOG=/var/log/dockerd.log

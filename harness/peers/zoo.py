@@ -77,6 +77,10 @@ ZOO_SERVERS: dict[str, ZooServer] = {s.peer_id: s for s in (
               "go", "0.4.0", r"^SSH-2\.0-Go$"),
     ZooServer("libssh-0.10.6", "zoo-libssh", "bookworm", ("serve", "/usr/local/bin/libssh-server"),
               "libssh", "0.10.6", r"^SSH-2\.0-libssh_0\.10\.6$"),
+    # OTP 25.2's ssh application is 4.15.2; its banner names the application version.
+    ZooServer("erlang-ssh-4.15.2", "zoo-erlang", "bookworm",
+              ("serve", "erl", "-noshell", "-noinput", "-pa", "/opt/zoo", "-s", "zoo_erlang", "main"),
+              "erlang", "4.15.2", r"^SSH-2\.0-Erlang/4\.15\.2$", subsystems=("sftp",)),
 )}
 
 
