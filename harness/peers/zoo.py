@@ -89,8 +89,15 @@ def zoo_server_ids() -> tuple[str, ...]:
 
 
 def zoo_peer_specs() -> dict[str, PeerSpec]:
-    """Peer id -> image, for the Docker launcher's image checks (`harness peers list`)."""
-    return {peer_id: server.spec for peer_id, server in ZOO_SERVERS.items()}
+    """Peer id -> image of every zoo server and client, for the Docker launcher's image checks
+    (`harness peers list`)."""
+    from harness.peers.docker import PeerSpec
+
+    specs = {peer_id: server.spec for peer_id, server in ZOO_SERVERS.items()}
+    for client_id, client in ZOO_CLIENTS.items():
+        suite, _, variant = client.tag.partition("-")
+        specs[client_id] = PeerSpec(client.kind, suite, variant)
+    return specs
 
 
 def client_key_types() -> dict[str, tuple[str, ...]]:
@@ -107,3 +114,59 @@ def capabilities(peer_id: str) -> str:
     server = ZOO_SERVERS[peer_id]
     subsystems = ",".join(server.subsystems) or "none"
     return f"auth {server.auth_methods}; subsystems {subsystems}" + (f"; {server.notes}" if server.notes else "")
+
+
+# --------------------------------------------------------------------------------------------
+# Client peers
+
+
+@dataclass(frozen=True)
+class ZooClient:
+    """One zoo client peer: a command in a zoo image that logs in and runs one command.
+
+    Every zoo client has the same command line (one contract for the client-peer runner)::
+
+        PROGRAM -p {port} -l {user} -i {key} [-known-hosts {known_hosts}] {host} {command}
+        PROGRAM -p {port} -l {user} -password-env HARNESS_PASSWORD [-known-hosts ...] {host} {command}
+
+    It runs ``{command}`` with its own stdin, stdout and stderr and exits with the remote exit
+    status (255: the connection or the login failed); without ``-known-hosts`` it accepts any
+    host key. Paths are as seen in the container (the runner mounts its share at /harness).
+    ``user_keys`` are the client key names (:func:`harness.peers.base.client_keys`) it can load.
+    """
+
+    client_id: str
+    kind: str
+    tag: str
+    program: str
+    product: str
+    version: str
+    user_keys: tuple[str, ...] = ("ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa", "rsa-pem")
+    notes: str = ""
+
+    @property
+    def image(self) -> str:
+        return f"harness-peer/{self.kind}:{self.tag}"
+
+    def argv(self, *, host: str, port: int, user: str, command: str, key: str | None = None,
+             known_hosts: str | None = None) -> list[str]:
+        """The client's command line: key login with ``key``, else password login (the runner
+        sets HARNESS_PASSWORD in the container's environment)."""
+        argv = [self.program, "-p", str(port), "-l", user]
+        argv += ["-i", key] if key is not None else ["-password-env", "HARNESS_PASSWORD"]
+        if known_hosts is not None:
+            argv += ["-known-hosts", known_hosts]
+        return [*argv, host, command]
+
+
+ZOO_CLIENTS: dict[str, ZooClient] = {c.client_id: c for c in (
+    ZooClient("go-x-crypto-0.4-client", "zoo-go", "bookworm", "/usr/local/bin/go-ssh-client", "go", "0.4.0",
+              notes="unencrypted keys only"),
+    ZooClient("libssh-0.10.6-client", "zoo-libssh", "bookworm", "/usr/local/bin/libssh-client", "libssh", "0.10.6"),
+    ZooClient("libssh2-1.10.0-client", "zoo-libssh", "bookworm", "/usr/local/bin/libssh2-client", "libssh2",
+              "1.10.0"),
+)}
+
+
+def zoo_client_ids() -> tuple[str, ...]:
+    return tuple(ZOO_CLIENTS)

@@ -1,4 +1,4 @@
-"""Start a zoo server peer (:mod:`harness.peers.zoo`) as a Docker container.
+"""Start a zoo server peer (:mod:`harness.peers.zoo`) as a Docker container; run a zoo client.
 
 The container handling (labels, readiness, port races, logs, stop) is the Docker launcher's;
 this module only plans a zoo start: host keys made here with ``ssh-keygen`` (ECDSA and RSA in
@@ -7,10 +7,13 @@ PEM, which every library reads), the per-run home, the command, and what the pee
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
+import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +26,7 @@ from docker.models.images import Image
 from harness.peers import docker as docker_launcher
 from harness.peers.base import (
     LOOPBACK,
+    PeerError,
     PeerInfo,
     PeerStartError,
     client_keys,
@@ -33,9 +37,10 @@ from harness.peers.base import (
     wait_all,
     write_known_hosts,
 )
+from harness.peers.clients import ClientResult, docker_cli
 from harness.peers.probe import ProbeError, read_server_kexinit
 from harness.peers.testuser import TEST_PASSWORD, TEST_USER
-from harness.peers.zoo import ZOO_SERVERS, ZooServer
+from harness.peers.zoo import ZOO_CLIENTS, ZOO_SERVERS, ZooServer
 
 # Host key name -> ssh-keygen arguments. PEM for ECDSA and RSA: paramiko 2.12, Conch, libssh
 # and node's ssh2 all read it; Ed25519 exists only in the OpenSSH format.
@@ -46,13 +51,47 @@ HOST_KEY_SPECS: dict[str, tuple[str, ...]] = {
 }
 
 
+class _HostKeyCache:
+    """Zoo host keys made once per process (RSA 3072 generation is most of a start's local
+    work) and copied into each start's workdir; removed at exit by the process that made them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = -1
+        self._dir: Path | None = None
+
+    def directory(self) -> Path:
+        with self._lock:
+            if self._pid != os.getpid() or self._dir is None or not self._dir.exists():
+                directory = Path(tempfile.mkdtemp(prefix=f"harness-zoo-hostkeys-{os.getpid()}-"))
+                procs = {name: generate_openssh_key(directory / f"ssh_host_{name}_key", args)
+                         for name, args in HOST_KEY_SPECS.items()}
+                wait_all(procs, "zoo host keys")
+                self._pid, self._dir = os.getpid(), directory
+                atexit.register(_remove_if_owner, directory, os.getpid())
+            return self._dir
+
+
+def _remove_if_owner(directory: Path, pid: int) -> None:
+    if os.getpid() == pid:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+_host_keys = _HostKeyCache()
+
+
 def _make_host_keys(keydir: Path, names: tuple[str, ...]) -> dict[str, Path]:
+    """Copies the process's host keys of ``names`` into ``keydir``; name -> ``.pub`` path."""
     if keydir.exists():
         shutil.rmtree(keydir)
     keydir.mkdir(parents=True)
-    private = {name: keydir / f"ssh_host_{name}_key" for name in names}
-    wait_all({name: generate_openssh_key(private[name], HOST_KEY_SPECS[name]) for name in names}, "zoo host keys")
-    return {name: Path(f"{path}.pub") for name, path in private.items()}
+    source = _host_keys.directory()
+    pubkeys = {}
+    for name in names:
+        for suffix in ("", ".pub"):
+            shutil.copy2(source / f"ssh_host_{name}_key{suffix}", keydir / f"ssh_host_{name}_key{suffix}")
+        pubkeys[name] = keydir / f"ssh_host_{name}_key.pub"
+    return pubkeys
 
 
 def start_zoo_server(peer_id: str, workdir: Path | None = None, *, timeout: float = 30.0,
@@ -157,3 +196,38 @@ def _peer_info(server: ZooServer, container: Container,
         client_keys=client_keys(), known_hosts=write_known_hosts(workdir / "known_hosts", LOOPBACK, port, pubkeys),
         algorithms=algorithms, workdir=workdir, log_path=log_path, home=home, extra=extra,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Client peers
+
+
+CLIENT_MOUNT = "/harness"
+# A zoo client run that takes longer than this is a hung client or server.
+CLIENT_TIMEOUT = 120.0
+
+
+def run_zoo_client(client_id: str, share: Path, argv: Sequence[str], *, password: str | None = None,
+                   stdin: bytes = b"", timeout: float = CLIENT_TIMEOUT) -> ClientResult:
+    """Run a zoo client (:data:`harness.peers.zoo.ZOO_CLIENTS`) once: ``argv`` (from
+    :meth:`ZooClient.argv`, paths under /harness) in a throw-away container on the host network,
+    with ``share`` mounted read-only at /harness and ``password`` as HARNESS_PASSWORD."""
+    client = ZOO_CLIENTS.get(client_id)
+    if client is None:
+        raise ValueError(f"unknown zoo client {client_id!r}; known: {', '.join(ZOO_CLIENTS)}")
+    command = [docker_cli(), "run", "--rm", "--network", "host", "--label", f"{docker_launcher.LABEL_PEER}=1",
+               "--label", f"{docker_launcher.LABEL_RUN}={os.getpid()}", "-v", f"{share}:{CLIENT_MOUNT}:ro",
+               "--entrypoint", argv[0]]
+    if stdin:
+        command.append("-i")  # without it the client's stdin is /dev/null: EOF at once
+    if password is not None:
+        command += ["-e", f"HARNESS_PASSWORD={password}"]
+    command += [client.image, *argv[1:]]
+    try:
+        proc = subprocess.run(command, input=stdin or None, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise PeerError(f"zoo client {client_id} did not finish within {timeout} s: {' '.join(argv)}") from exc
+    if proc.returncode == 125:  # docker itself failed (image missing, engine down)
+        raise PeerError(f"zoo client {client_id}: docker could not run {client.image}: "
+                        f"{proc.stderr.decode(errors='replace')}")
+    return ClientResult(client_id, proc.returncode, proc.stdout, proc.stderr)
