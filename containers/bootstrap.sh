@@ -37,11 +37,13 @@ PEER_IMAGES=(
     dropbear:bookworm-asan
     putty:bookworm-asan
 )
-# The peer zoo (harness.peers.zoo.ZOO_IMAGES): built only when asked for by name. Context is
+# The peer zoo (images of harness.peers.zoo.ZOO_SERVERS and ZOO_CLIENTS; a test keeps the two
+# in sync): built only when asked for by name. Context is
 # containers/zoo (common/ plus the kind's own directory), Dockerfile containers/zoo/<name>/.
 ZOO_IMAGES=(
     zoo-python:bookworm zoo-python:bookworm-pypi
     zoo-go:bookworm zoo-libssh:bookworm zoo-erlang:bookworm zoo-node:bookworm
+    zoo-ruby:bookworm zoo-java:bookworm
 )
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
 DOCKERD_LOG=/var/log/dockerd.log

@@ -81,6 +81,8 @@ ZOO_SERVERS: dict[str, ZooServer] = {s.peer_id: s for s in (
     ZooServer("erlang-ssh-4.15.2", "zoo-erlang", "bookworm",
               ("serve", "erl", "-noshell", "-noinput", "-pa", "/opt/zoo", "-s", "zoo_erlang", "main"),
               "erlang", "4.15.2", r"^SSH-2\.0-Erlang/4\.15\.2$", subsystems=("sftp",)),
+    ZooServer("node-ssh2-1.17.0", "zoo-node", "bookworm", ("serve", "node", "/opt/zoo/server.js"),
+              "ssh2js", "1.17.0", r"^SSH-2\.0-ssh2js1\.17\.0$"),
 )}
 
 
@@ -165,6 +167,24 @@ ZOO_CLIENTS: dict[str, ZooClient] = {c.client_id: c for c in (
     ZooClient("libssh-0.10.6-client", "zoo-libssh", "bookworm", "/usr/local/bin/libssh-client", "libssh", "0.10.6"),
     ZooClient("libssh2-1.10.0-client", "zoo-libssh", "bookworm", "/usr/local/bin/libssh2-client", "libssh2",
               "1.10.0"),
+    ZooClient("node-ssh2-1.17.0-client", "zoo-node", "bookworm", "/usr/local/bin/node-ssh-client", "ssh2js",
+              "1.17.0"),
+    ZooClient("asyncssh-2.24.1-client", "zoo-python", "bookworm-pypi", "/usr/local/bin/asyncssh-client",
+              "asyncssh", "2.24.1", notes="reads its stdin to the end before sending it"),
+    ZooClient("paramiko-5.1.0-client", "zoo-python", "bookworm-pypi", "/usr/local/bin/paramiko-client",
+              "paramiko", "5.1.0", notes="reads its stdin to the end before sending it"),
+    ZooClient("asyncssh-2.10.1-client", "zoo-python", "bookworm", "/usr/local/bin/asyncssh-client",
+              "asyncssh", "2.10.1", notes="reads its stdin to the end before sending it"),
+    ZooClient("paramiko-2.12.0-client", "zoo-python", "bookworm", "/usr/local/bin/paramiko-client",
+              "paramiko", "2.12.0", notes="reads its stdin to the end before sending it"),
+    ZooClient("net-ssh-7.0.1-client", "zoo-ruby", "bookworm", "/usr/local/bin/net-ssh-client", "net-ssh", "7.0.1",
+              user_keys=("rsa-pem", "ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521"),
+              notes="no curve25519 (Debian has no x25519 gem); RSA keys only in PEM under OpenSSL 3; "
+                    "reads its stdin to the end before sending it"),
+    ZooClient("jsch-0.1.54-client", "zoo-java", "bookworm", "/usr/local/bin/jsch-client", "jsch", "0.1.54",
+              user_keys=("rsa-pem",),
+              notes="no curve25519 or Ed25519: needs ecdh-sha2-nistp256 or DH, an ECDSA or RSA host key, "
+                    "an RSA user key in PEM (signed with ssh-rsa, SHA-1)"),
 )}
 
 
