@@ -15,8 +15,11 @@ This module is the table (light to import: the registry reads it); starting one 
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.peers.docker import PeerSpec
@@ -111,11 +114,36 @@ def products_without_subsystems() -> frozenset[str]:
     return frozenset(s.product for s in ZOO_SERVERS.values() if not s.subsystems)
 
 
+def offers_cache() -> Path:
+    """Where each start records what the server offered (so `harness peers list` can show it
+    without starting every peer): JSON, peer id -> {"banner", "image_id", KEXINIT fields}."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "harness" / "zoo-offers.json"
+
+
+def recorded_offers() -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(offers_cache().read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def capabilities(peer_id: str) -> str:
-    """One line for `harness peers list`: auth methods, subsystems, notes."""
+    """One line for `harness peers list`: auth methods, subsystems, and what the last start's
+    KEXINIT probe saw (counts and the first choice of each list)."""
+    if peer_id in ZOO_CLIENTS:
+        client = ZOO_CLIENTS[peer_id]
+        return f"client keys {','.join(client.user_keys)}" + (f"; {client.notes}" if client.notes else "")
     server = ZOO_SERVERS[peer_id]
-    subsystems = ",".join(server.subsystems) or "none"
-    return f"auth {server.auth_methods}; subsystems {subsystems}" + (f"; {server.notes}" if server.notes else "")
+    line = f"auth {server.auth_methods}; subsystems {','.join(server.subsystems) or 'none'}"
+    offer = recorded_offers().get(peer_id)
+    if not offer:
+        return line + "; offer not probed yet (start it once)"
+    for key, label in (("kex", "kex"), ("host_key", "host keys"), ("cipher_c2s", "ciphers"), ("mac_c2s", "macs")):
+        names = [n for n in offer.get(key, []) if not n.startswith(("ext-info-", "kex-strict-"))]
+        line += f"; {label} {len(names)} ({names[0] if names else '-'}...)"
+    return line
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ PEM, which every library reads), the per-run home, the command, and what the pee
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import re
 import shutil
@@ -40,7 +41,7 @@ from harness.peers.base import (
 from harness.peers.clients import ClientResult, docker_cli
 from harness.peers.probe import ProbeError, read_server_kexinit
 from harness.peers.testuser import TEST_PASSWORD, TEST_USER
-from harness.peers.zoo import ZOO_CLIENTS, ZOO_SERVERS, ZooServer
+from harness.peers.zoo import ZOO_CLIENTS, ZOO_SERVERS, ZooServer, offers_cache, recorded_offers
 
 # Host key name -> ssh-keygen arguments. PEM for ECDSA and RSA: paramiko 2.12, Conch, libssh
 # and node's ssh2 all read it; Ed25519 exists only in the OpenSSH format.
@@ -168,6 +169,7 @@ def _start(client: docker.DockerClient, server: ZooServer, image: Image, workdir
                 raise PeerStartError(f"{spec.image} ({server.peer_id}) did not start cleanly: {exc}\n"
                                      f"--- container log tail ---\n{tail(logs)}") from exc
             raise
+        _record_offer(server.peer_id, banner, str(image.id), algorithms)
         handle_info = _peer_info(server, container, image, banner, port, algorithms, pubkeys, workdir, home, log_path)
         handle = docker_launcher.DockerServer(handle_info, container, cleanup)
         if not re.match(server.banner, banner):
@@ -177,6 +179,20 @@ def _start(client: docker.DockerClient, server: ZooServer, image: Image, workdir
         return handle
     raise PeerStartError(f"{spec.image}: lost the race for a free port {docker_launcher.START_ATTEMPTS} times\n"
                          f"--- last attempt ---\n{tail(last_attempt)}")
+
+
+def _record_offer(peer_id: str, banner: str, image_id: str, algorithms: dict[str, tuple[str, ...]]) -> None:
+    """Remember this start's KEXINIT for `harness peers list`; a cache, so failures are ignored."""
+    path = offers_cache()
+    offers = recorded_offers()
+    offers[peer_id] = {"banner": banner, "image_id": image_id, **{k: list(v) for k, v in algorithms.items()}}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(offers, indent=1, sort_keys=True))
+        temporary.replace(path)
+    except OSError:
+        pass
 
 
 def _peer_info(server: ZooServer, container: Container,
