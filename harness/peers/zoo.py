@@ -206,13 +206,16 @@ ZOO_CLIENTS: dict[str, ZooClient] = {c.client_id: c for c in (
     ZooClient("paramiko-2.12.0-client", "zoo-python", "bookworm", "/usr/local/bin/paramiko-client",
               "paramiko", "2.12.0", notes="reads its stdin to the end before sending it"),
     ZooClient("net-ssh-7.0.1-client", "zoo-ruby", "bookworm", "/usr/local/bin/net-ssh-client", "net-ssh", "7.0.1",
-              user_keys=("rsa-pem", "ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521"),
-              notes="no curve25519 (Debian has no x25519 gem); RSA keys only in PEM under OpenSSL 3; "
-                    "reads its stdin to the end before sending it"),
+              user_keys=("rsa-pem", "ed25519"),
+              notes="no curve25519 (Debian has no x25519 gem); under OpenSSL 3 it reads RSA keys only in "
+                    "PEM and fails to sign with OpenSSH-format ECDSA keys; reads its stdin to the end first"),
     ZooClient("jsch-0.1.54-client", "zoo-java", "bookworm", "/usr/local/bin/jsch-client", "jsch", "0.1.54",
               user_keys=("rsa-pem",),
               notes="no curve25519 or Ed25519: needs ecdh-sha2-nistp256 or DH, an ECDSA or RSA host key, "
                     "an RSA user key in PEM (signed with ssh-rsa, SHA-1)"),
+    ZooClient("erlang-ssh-4.15.2-client", "zoo-erlang", "bookworm", "/usr/local/bin/erlang-ssh-client", "erlang",
+              "4.15.2", user_keys=("ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa", "rsa-pem"),
+              notes="reads its stdin to the end before sending it"),
 )}
 
 
