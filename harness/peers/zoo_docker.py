@@ -243,7 +243,7 @@ def run_zoo_client(client_id: str, share: Path, argv: Sequence[str], *, password
         proc = subprocess.run(command, input=stdin or None, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         raise PeerError(f"zoo client {client_id} did not finish within {timeout} s: {' '.join(argv)}") from exc
-    if proc.returncode == 125:  # docker itself failed (image missing, engine down)
+    if proc.returncode == 125 or b"Error response from daemon" in proc.stderr:  # docker itself failed
         raise PeerError(f"zoo client {client_id}: docker could not run {client.image}: "
                         f"{proc.stderr.decode(errors='replace')}")
     return ClientResult(client_id, proc.returncode, proc.stdout, proc.stderr)
