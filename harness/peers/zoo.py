@@ -49,6 +49,9 @@ class ZooServer:
     user_keys: tuple[str, ...] = ALL_USER_KEYS
     subsystems: tuple[str, ...] = ()
     notes: str = ""
+    # Security options (harness.interop.connect keywords) a client of ours needs to log in at
+    # all: only for peers whose whole offer is outside our client's defaults (GNU lsh).
+    login_algorithms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def spec(self) -> PeerSpec:
@@ -86,6 +89,13 @@ ZOO_SERVERS: dict[str, ZooServer] = {s.peer_id: s for s in (
               "erlang", "4.15.2", r"^SSH-2\.0-Erlang/4\.15\.2$", subsystems=("sftp",)),
     ZooServer("node-ssh2-1.17.0", "zoo-node", "bookworm", ("serve", "node", "/opt/zoo/server.js"),
               "ssh2js", "1.17.0", r"^SSH-2\.0-ssh2js1\.17\.0$"),
+    # lshd runs as root (it checks passwords itself and changes to the user); RSA keys only (its
+    # tools convert PEM host keys and ssh-rsa/ssh-dss authorized keys to lsh's SPKI format).
+    ZooServer("lsh-2.1", "zoo-lsh", "bookworm", ("serve-as-root", "/usr/local/bin/lsh-serve"),
+              "lsh", "2.1", r"^SSH-2\.0-lshd-2\.1 ", host_keys=("rsa",), user_keys=("rsa", "rsa-pem"),
+              notes="SHA-1 DH groups, CBC/arcfour ciphers, hmac-sha1/md5 only",
+              login_algorithms=(("kex", ("diffie-hellman-group14-sha1",)), ("ciphers", ("aes256-cbc",)),
+                                ("digests", ("hmac-sha1",)))),
 )}
 
 

@@ -43,8 +43,8 @@ from harness.peers.probe import ProbeError, read_server_kexinit
 from harness.peers.testuser import TEST_PASSWORD, TEST_USER
 from harness.peers.zoo import ZOO_CLIENTS, ZOO_SERVERS, ZooServer, offers_cache, recorded_offers
 
-# Host key name -> ssh-keygen arguments. PEM for ECDSA and RSA: paramiko 2.12, Conch, libssh
-# and node's ssh2 all read it; Ed25519 exists only in the OpenSSH format.
+# Host key name -> ssh-keygen arguments. PEM for ECDSA and RSA: paramiko 2.12, Conch, libssh,
+# node's ssh2 and lsh's pkcs1-conv all read it; Ed25519 exists only in the OpenSSH format.
 HOST_KEY_SPECS: dict[str, tuple[str, ...]] = {
     "ed25519": ("-t", "ed25519"),
     "ecdsa": ("-t", "ecdsa", "-b", "256", "-m", "PEM"),
@@ -53,23 +53,24 @@ HOST_KEY_SPECS: dict[str, tuple[str, ...]] = {
 
 
 class _HostKeyCache:
-    """Zoo host keys made once per process (RSA 3072 generation is most of a start's local
-    work) and copied into each start's workdir; removed at exit by the process that made them."""
+    """Zoo host keys made once per process and type (RSA 3072 generation is most of a start's
+    local work), copied into each start's workdir; removed at exit by the process that made them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid = -1
         self._dir: Path | None = None
 
-    def directory(self) -> Path:
+    def directory(self, names: Sequence[str]) -> Path:
         with self._lock:
             if self._pid != os.getpid() or self._dir is None or not self._dir.exists():
-                directory = Path(tempfile.mkdtemp(prefix=f"harness-zoo-hostkeys-{os.getpid()}-"))
-                procs = {name: generate_openssh_key(directory / f"ssh_host_{name}_key", args)
-                         for name, args in HOST_KEY_SPECS.items()}
-                wait_all(procs, "zoo host keys")
-                self._pid, self._dir = os.getpid(), directory
-                atexit.register(_remove_if_owner, directory, os.getpid())
+                self._dir = Path(tempfile.mkdtemp(prefix=f"harness-zoo-hostkeys-{os.getpid()}-"))
+                self._pid = os.getpid()
+                atexit.register(_remove_if_owner, self._dir, os.getpid())
+            missing = [name for name in names if not (self._dir / f"ssh_host_{name}_key.pub").exists()]
+            procs = {name: generate_openssh_key(self._dir / f"ssh_host_{name}_key", HOST_KEY_SPECS[name])
+                     for name in missing}
+            wait_all(procs, "zoo host keys")
             return self._dir
 
 
@@ -86,7 +87,7 @@ def _make_host_keys(keydir: Path, names: tuple[str, ...]) -> dict[str, Path]:
     if keydir.exists():
         shutil.rmtree(keydir)
     keydir.mkdir(parents=True)
-    source = _host_keys.directory()
+    source = _host_keys.directory(names)
     pubkeys = {}
     for name in names:
         for suffix in ("", ".pub"):

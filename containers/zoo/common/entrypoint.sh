@@ -4,6 +4,8 @@
 # run as that user (with a clean environment, in the home directory) as sshd would run them.
 #
 #   harness-entrypoint serve PROGRAM [ARGS...]   serve (the launcher's use)
+#   harness-entrypoint serve-as-root PROGRAM ... the same, but PROGRAM stays root (a server
+#                                                that changes to the user itself, like lshd)
 #   harness-entrypoint COMMAND [ARGS...]         run anything else (clients, checks)
 #
 # Inputs of "serve" (see harness/peers/zoo.py):
@@ -20,9 +22,11 @@ TEST_PASSWORD=harness-Test-pw-4711
 HOME_DIR=/home/$TEST_USER
 KEY_DIR=/run/harness-keys
 
-if [ "$#" -eq 0 ] || [ "$1" != serve ]; then
-    exec "$@"
-fi
+case "${1:-}" in
+    serve) as_user="setpriv --reuid=$TEST_USER --regid=$TEST_USER --init-groups" ;;
+    serve-as-root) as_user="" ;;
+    *) exec "$@" ;;
+esac
 shift
 mkdir -p "$KEY_DIR" "$HOME_DIR/.ssh"
 keys=""
@@ -37,8 +41,8 @@ chown -R "$TEST_USER:$TEST_USER" "$KEY_DIR" "$HOME_DIR"
 chmod 0700 "$KEY_DIR" "$HOME_DIR/.ssh"
 chmod 0755 "$HOME_DIR"
 cd "$HOME_DIR"
-exec setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups \
-    env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$HOME_DIR" USER="$TEST_USER" LOGNAME="$TEST_USER" \
+# shellcheck disable=SC2086  # as_user is a word list (or nothing)
+exec $as_user env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$HOME_DIR" USER="$TEST_USER" LOGNAME="$TEST_USER" \
     SHELL=/bin/sh LANG=C.UTF-8 \
     HARNESS_LISTEN="${HARNESS_LISTEN:-127.0.0.1}" HARNESS_PORT="${HARNESS_PORT:-2222}" \
     HARNESS_HOST_KEYS="${keys# }" HARNESS_AUTHORIZED_KEYS="$HOME_DIR/.ssh/authorized_keys" \
