@@ -171,7 +171,8 @@ class ZooClient:
 
     It runs ``{command}`` with its own stdin, stdout and stderr and exits with the remote exit
     status (255: the connection or the login failed); without ``-known-hosts`` it accepts any
-    host key. Paths are as seen in the container (the runner mounts its share at /harness).
+    host key. Paths are as seen in the container (the runner mounts its share at /harness);
+    ``KEY.pub`` must sit beside ``KEY`` (the Erlang client reads the key type from it).
     ``user_keys`` are the client key names (:func:`harness.peers.base.client_keys`) it can load.
     """
 

@@ -86,6 +86,7 @@ def openssh(zoo_images: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
     share = tmp_path_factory.mktemp("share")
     for path in handle.info.client_keys.values():
         shutil.copy(path, share / path.name)
+        shutil.copy(f"{path}.pub", share / f"{path.name}.pub")
     shutil.copy(handle.info.known_hosts, share / "known_hosts")
     try:
         yield handle.info, share
