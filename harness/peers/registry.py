@@ -45,7 +45,7 @@ def product_of(info: PeerInfo) -> str:
 class PeerEntry:
     peer_id: str
     product: str
-    role: str  # "server", or "client" (harness.peers.client_peers: for server-role scenarios)
+    role: str  # "server", or "client" (harness.peers.client_peers and the zoo's ZOO_CLIENTS)
     launchers: tuple[str, ...]
 
 
