@@ -78,8 +78,9 @@ def _check_server_peers(ids: list[str], launcher: str, why: str) -> None:
     """Unknown ids get a did-you-mean; with the process launcher, peers not installed are named
     with the reason Docker was not used (an unreachable engine is not "not installed")."""
     from harness.peers.registry import docker_peer_ids, local_versions, sanitizer_peer_ids
+    from harness.peers.zoo import zoo_server_ids
 
-    known = [*docker_peer_ids(), *sanitizer_peer_ids()]
+    known = [*docker_peer_ids(), *sanitizer_peer_ids(), *zoo_server_ids()]
     check_ids(ids, known, "peer", "see `harness peers list`")
     if launcher == "process":
         local = list(local_versions().values())

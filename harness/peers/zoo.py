@@ -52,6 +52,8 @@ class ZooServer:
     # Security options (harness.interop.connect keywords) a client of ours needs to log in at
     # all: only for peers whose whole offer is outside our client's defaults (GNU lsh).
     login_algorithms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Whether it verifies only SHA-1 "ssh-rsa" user signatures (it predates RFC 8332).
+    rsa_sha1_signatures: bool = False
 
     @property
     def spec(self) -> PeerSpec:
@@ -95,7 +97,7 @@ ZOO_SERVERS: dict[str, ZooServer] = {s.peer_id: s for s in (
               "lsh", "2.1", r"^SSH-2\.0-lshd-2\.1 ", host_keys=("rsa",), user_keys=("rsa", "rsa-pem"),
               notes="SHA-1 DH groups, CBC/arcfour ciphers, hmac-sha1/md5 only",
               login_algorithms=(("kex", ("diffie-hellman-group14-sha1",)), ("ciphers", ("aes256-cbc",)),
-                                ("digests", ("hmac-sha1",)))),
+                                ("digests", ("hmac-sha1",))), rsa_sha1_signatures=True),
 )}
 
 

@@ -206,6 +206,8 @@ def _peer_info(server: ZooServer, container: Container,
         "suite": server.spec.suite, "variant": server.spec.variant, "container": str(container.name),
         "container_id": str(container.id), "package_version": banner_version or server.version,
         "auth_methods": server.auth_methods, "subsystems": ",".join(server.subsystems), "zoo": "1",
+        "login_algorithms": ";".join(f"{name}={','.join(names)}" for name, names in server.login_algorithms),
+        "rsa_sha1_signatures": "1" if server.rsa_sha1_signatures else "0",
     }
     return PeerInfo(
         peer_id=server.peer_id, product=server.product, version=server.version, host=LOOPBACK, port=port,

@@ -53,7 +53,7 @@ def zoo_images() -> None:
 
 def _login_and_exec(info: PeerInfo, auth: str) -> None:
     server = ZOO_SERVERS[info.peer_id]
-    t = connect(info, auth=auth, key_name=server.user_keys[0], **dict(server.login_algorithms))
+    t = connect(info, auth=auth, key_name=server.user_keys[0])  # with the peer's login_algorithms
     try:
         out, err, status = run(t, COMMAND, stdin=PAYLOAD)
         assert (err, status) == (b"oops", 3), f"{auth}: stderr {err!r}, exit status {status}"
