@@ -27,7 +27,7 @@ from harness.peers.zoo import ZOO_CLIENTS, ZOO_SERVERS
 from harness.peers.zoo_docker import run_zoo_client, start_zoo_server
 from harness.ssh.errors import SSHException
 
-pytestmark = [pytest.mark.peer, pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.peer, pytest.mark.docker, pytest.mark.slow, pytest.mark.zoo]
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT = 1800  # building every zoo image from nothing takes ~6 min on 2 busy cores
