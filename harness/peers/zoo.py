@@ -218,6 +218,10 @@ ZOO_CLIENTS: dict[str, ZooClient] = {c.client_id: c for c in (
               "asyncssh", "2.10.1", notes="reads its stdin to the end before sending it"),
     ZooClient("paramiko-2.12.0-client", "zoo-python", "bookworm", "/usr/local/bin/paramiko-client",
               "paramiko", "2.12.0", notes="reads its stdin to the end before sending it"),
+    ZooClient("conch-26.10.0-client", "zoo-python", "bookworm-pypi", "/usr/local/bin/conch-client", "conch",
+              "26.10.0", notes="reads its stdin to the end before sending it"),
+    ZooClient("conch-22.4.0-client", "zoo-python", "bookworm", "/usr/local/bin/conch-client", "conch",
+              "22.4.0", notes="reads its stdin to the end before sending it"),
     ZooClient("net-ssh-7.0.1-client", "zoo-ruby", "bookworm", "/usr/local/bin/net-ssh-client", "net-ssh", "7.0.1",
               user_keys=("rsa-pem", "ed25519"),
               notes="no curve25519 (Debian has no x25519 gem); under OpenSSL 3 it reads RSA keys only in "
