@@ -186,6 +186,8 @@ class ZooClient:
     version: str
     user_keys: tuple[str, ...] = ("ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa", "rsa-pem")
     notes: str = ""
+    password_login: bool = True  # False: -password-env is refused (exit 255)
+    checks_known_hosts: bool = True  # False: -known-hosts is refused, host keys go unverified
 
     @property
     def image(self) -> str:
@@ -195,6 +197,10 @@ class ZooClient:
              known_hosts: str | None = None) -> list[str]:
         """The client's command line: key login with ``key``, else password login (the runner
         sets HARNESS_PASSWORD in the container's environment)."""
+        if key is None and not self.password_login:
+            raise ValueError(f"{self.client_id} has no password login; give a key")
+        if known_hosts is not None and not self.checks_known_hosts:
+            raise ValueError(f"{self.client_id} cannot check a known_hosts file; give none")
         argv = [self.program, "-p", str(port), "-l", user]
         argv += ["-i", key] if key is not None else ["-password-env", "HARNESS_PASSWORD"]
         if known_hosts is not None:
@@ -230,6 +236,10 @@ ZOO_CLIENTS: dict[str, ZooClient] = {c.client_id: c for c in (
               user_keys=("rsa-pem",),
               notes="no curve25519 or Ed25519: needs ecdh-sha2-nistp256 or DH, an ECDSA or RSA host key, "
                     "an RSA user key in PEM (signed with ssh-rsa, SHA-1)"),
+    ZooClient("lsh-2.1-client", "zoo-lsh", "bookworm", "/usr/local/bin/lsh-client-run", "lsh", "2.1",
+              user_keys=("rsa-pem",), password_login=False, checks_known_hosts=False,
+              notes="key login only (lsh asks for passwords on a tty); host keys not verified (-known-hosts "
+                    "refused: lsh keeps them as SPKI ACLs); SHA-1 DH, CBC ciphers, hmac-sha1/md5"),
     ZooClient("erlang-ssh-4.15.2-client", "zoo-erlang", "bookworm", "/usr/local/bin/erlang-ssh-client", "erlang",
               "4.15.2", user_keys=("ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa", "rsa-pem"),
               notes="reads its stdin to the end before sending it"),

@@ -98,10 +98,11 @@ def openssh(zoo_images: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def test_zoo_client_logs_in_to_openssh_and_runs_a_command(openssh: tuple[PeerInfo, Path], client_id: str) -> None:
     info, share = openssh
     client = ZOO_CLIENTS[client_id]
-    for key in (None, client.user_keys[0]):
+    known_hosts = "/harness/known_hosts" if client.checks_known_hosts else None
+    for key in (None, client.user_keys[0]) if client.password_login else (client.user_keys[0],):
         key_path = None if key is None else f"/harness/{info.client_keys[key].name}"
         argv = client.argv(host=info.host, port=info.port, user=info.username, key=key_path,
-                           command="echo $USER; cat; echo oops >&2; exit 3", known_hosts="/harness/known_hosts")
+                           command="echo $USER; cat; echo oops >&2; exit 3", known_hosts=known_hosts)
         result = run_zoo_client(client_id, share, argv, password=info.password if key is None else None,
                                 stdin=b"from-stdin")
         how = key or "password"
