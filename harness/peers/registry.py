@@ -88,9 +88,10 @@ def registry() -> list[PeerEntry]:
         entries.append(PeerEntry(peer_id, product, "server", launchers))
     entries += [PeerEntry(peer_id, zoo.ZOO_SERVERS[peer_id].product, "server", ("docker",))
                 for peer_id in zoo.zoo_server_ids()]  # opt-in: not in default_peer_ids
+    entries += client_entries()
     entries += [PeerEntry(client_id, zoo.ZOO_CLIENTS[client_id].product, "client", ("docker",))
                 for client_id in zoo.zoo_client_ids()]  # the zoo's clients (harness.peers.zoo.ZooClient)
-    return entries + client_entries()
+    return entries
 
 
 def client_entries(sanitizer: bool = False) -> list[PeerEntry]:
