@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Offline bootstrap of the Docker peer images, for machines where no image registry is reachable.
 #
-#   containers/bootstrap.sh [--suites "bullseye bookworm trixie"] [--base-only] [--force]
+#   containers/bootstrap.sh [--suites "bullseye bookworm trixie"] [--base-only] [--force] [ZOO...]
+#
+# ZOO (optional): build only the named images of the peer zoo instead of the default peers:
+# `zoo` for all of them, a kind (`zoo-python`) or kind:tag (`zoo-python:bookworm-pypi`); see
+# ZOO_IMAGES below and docs/PEERS.md. They are opt-in so the default CI time does not grow.
 #
 # 1. Installs docker.io and debootstrap with apt when they are missing.
 # 2. Starts dockerd in the background when no engine answers (there is no systemd here) and waits
@@ -33,18 +37,28 @@ PEER_IMAGES=(
     dropbear:bookworm-asan
     putty:bookworm-asan
 )
+# The peer zoo (images of harness.peers.zoo.ZOO_SERVERS and ZOO_CLIENTS; a test keeps the two
+# in sync): built only when asked for by name. Context is
+# containers/zoo (common/ plus the kind's own directory), Dockerfile containers/zoo/<name>/.
+ZOO_IMAGES=(
+    zoo-python:bookworm zoo-python:bookworm-pypi
+    zoo-go:bookworm zoo-libssh:bookworm zoo-erlang:bookworm zoo-node:bookworm
+    zoo-ruby:bookworm zoo-java:bookworm zoo-lsh:bookworm
+)
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
 DOCKERD_LOG=/var/log/dockerd.log
 
 suites=$ALL_SUITES
 base_only=0
 force=0
+zoo_wanted=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --suites) suites=$2; shift 2 ;;
         --suites=*) suites=${1#--suites=}; shift ;;
         --base-only) base_only=1; shift ;;
         --force) force=1; shift ;;
+        zoo | zoo-*) zoo_wanted+=("$1"); shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "bootstrap: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -222,13 +236,62 @@ build_peer_image() {
     log "$image built in $(elapsed "$t0")"
 }
 
+# The host's CA bundle: pip and npm inside a zoo build trust what the host trusts (a machine
+# behind a TLS-intercepting proxy has its CA there; elsewhere it is the ordinary bundle).
+HOST_CA_BUNDLE=${HARNESS_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+
+zoo_selected() {
+    local entry=$1 want
+    for want in "${zoo_wanted[@]}"; do
+        case "$want" in zoo | "$entry" | "${entry%%:*}") return 0 ;; esac
+    done
+    return 1
+}
+
+build_zoo_image() {
+    local name=${1#zoo-} tag=$2 image="harness-peer/$1:$2" hash current suite variant="" context
+    suite=${tag%%-*}
+    [ "$suite" = "$tag" ] || variant=${tag#*-}
+    hash=$({ context_hash "zoo/common" "$suite" "$variant"; context_hash "zoo/$name" "$suite" "$variant"; } | sha256sum | cut -c1-32)
+    current=$(docker image inspect --format '{{ index .Config.Labels "harness.context-hash" }}' "$image" 2>/dev/null || true)
+    if [ "$force" -eq 0 ] && [ "$current" = "$hash" ]; then
+        log "$image is up to date: reused"
+        return 0
+    fi
+    local t0 out; t0=$(now)
+    log "building $image${current:+ (context changed)}"
+    context=$(mktemp -d /var/tmp/harness-zoo-context.XXXXXX)
+    cp -r "$HERE/zoo/common" "$HERE/zoo/$name" "$context/"
+    if [ -f "$HOST_CA_BUNDLE" ]; then cp "$HOST_CA_BUNDLE" "$context/host-ca.pem"; else : >"$context/host-ca.pem"; fi
+    out=$(mktemp)
+    if ! docker build --network host --build-arg "SUITE=$suite" ${variant:+--build-arg "VARIANT=$variant"} \
+        --label "harness.context-hash=$hash" --label "harness.peer.kind=$1" --label "harness.peer.suite=$suite" \
+        -f "$context/$name/Dockerfile" -t "$image" "$context" >"$out" 2>&1; then
+        tail -n 30 "$out" >&2
+        rm -rf "$out" "$context"
+        die "building $image failed (output above)"
+    fi
+    rm -rf "$out" "$context"
+    log "$image built in $(elapsed "$t0")"
+}
+
 main() {
-    local t0 tag; t0=$(now)
+    local t0 tag entry; t0=$(now)
     ensure_engine
+    [ "${#zoo_wanted[@]}" -eq 0 ] || suites=bookworm
     for suite in $suites; do
         make_base_image "$suite"
     done
-    if [ "$base_only" -eq 0 ]; then
+    if [ "${#zoo_wanted[@]}" -gt 0 ]; then
+        local matched=0
+        for entry in "${ZOO_IMAGES[@]}"; do
+            if zoo_selected "$entry"; then
+                matched=1
+                build_zoo_image "${entry%%:*}" "${entry#*:}"
+            fi
+        done
+        [ "$matched" -eq 1 ] || die "no zoo image matches ${zoo_wanted[*]} (known: ${ZOO_IMAGES[*]})"
+    elif [ "$base_only" -eq 0 ]; then
         for entry in "${PEER_IMAGES[@]}"; do
             tag=${entry#*:}
             case " $suites " in *" ${tag%%-*} "*) build_peer_image "${entry%%:*}" "$tag" ;; esac

@@ -78,8 +78,9 @@ def _check_server_peers(ids: list[str], launcher: str, why: str) -> None:
     """Unknown ids get a did-you-mean; with the process launcher, peers not installed are named
     with the reason Docker was not used (an unreachable engine is not "not installed")."""
     from harness.peers.registry import docker_peer_ids, local_versions, sanitizer_peer_ids
+    from harness.peers.zoo import zoo_server_ids
 
-    known = [*docker_peer_ids(), *sanitizer_peer_ids()]
+    known = [*docker_peer_ids(), *sanitizer_peer_ids(), *zoo_server_ids()]
     check_ids(ids, known, "peer", "see `harness peers list`")
     if launcher == "process":
         local = list(local_versions().values())
@@ -148,8 +149,10 @@ def _peers(args: argparse.Namespace) -> int:
         rows += [(peer_id, "server", ("docker",), sanitizer_note) for peer_id in sanitizer_peer_ids()]
         rows += [(e.peer_id, e.role, e.launchers, " (sanitizer build)") for e in client_entries(sanitizer=True)]
 
+        from harness.peers.zoo import ZOO_CLIENTS, ZOO_SERVERS, capabilities
+
         def image_of(peer_id: str, role: str) -> tuple[bool | None, str | None]:
-            if role == "client":  # an image, or the local program of a client peer
+            if role == "client" and peer_id not in ZOO_CLIENTS:  # an image, or the local program of a client peer
                 where = client_image_or_binary(peer_id)
                 return not where.startswith("- "), where
             return peer_image_status(peer_id) if ok else (None, None)
@@ -160,12 +163,16 @@ def _peers(args: argparse.Namespace) -> int:
                 built, image = image_of(peer_id, role)
                 peers.append({"id": peer_id, "role": role, "launchers": list(launchers), "image": image,
                               "image_built": built, "sanitizer": bool(note)})  # fmt: skip
+                if peer_id in ZOO_SERVERS or peer_id in ZOO_CLIENTS:  # opt-in peer zoo: what it supports
+                    peers[-1]["zoo"] = capabilities(peer_id)
             print(json.dumps({"docker": {"available": ok, "detail": reason}, "peers": peers}, indent=2))
             return 0
         print(f"docker engine: {'yes' if ok else 'no'} ({reason})")
         print(f"{'id':22} {'role':7} {'launchers':16} image")
         for peer_id, role, launchers, note in rows:
             image = image_of(peer_id, role)[1] or "-"
+            if peer_id in ZOO_SERVERS or peer_id in ZOO_CLIENTS:  # opt-in peer zoo: what it supports
+                note = f" (zoo: {capabilities(peer_id)})"
             print(f"{peer_id:22} {role:7} {','.join(launchers):16} {image}{note}")
         return 0
     if args.action == "doc":

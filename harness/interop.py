@@ -11,6 +11,7 @@ import os
 import threading
 
 from harness.peers.base import PeerInfo
+from harness.ssh.config import ConnectionConfig
 from harness.ssh.keys import HostKeys, load_private_key_file
 from harness.transport import Transport
 
@@ -38,9 +39,11 @@ def connect(peer: PeerInfo, *, auth: str | None = None, key_name: str = "ed25519
             **algorithms: tuple[str, ...]) -> Transport:  # fmt: skip
     """A Transport authenticated to ``peer`` (see :func:`authenticate`); ``algorithms`` sets
     security options by name. The host key is checked against the peer's known_hosts."""
-    t = Transport(peer.address)
+    # Peers that predate RFC 8332 (GNU lsh) verify only SHA-1 "ssh-rsa" user signatures.
+    sha1 = peer.extra.get("rsa_sha1_signatures") == "1"
+    t = Transport(peer.address, config=ConnectionConfig(rsa_sha1_signatures=True) if sha1 else None)
     opts = t.get_security_options()
-    for name, value in algorithms.items():
+    for name, value in {**login_algorithms(peer), **algorithms}.items():
         setattr(opts, name, value)
     host_keys = HostKeys()
     host_keys.load(str(peer.known_hosts))
@@ -51,6 +54,17 @@ def connect(peer: PeerInfo, *, auth: str | None = None, key_name: str = "ed25519
         t.close()
         raise
     return t
+
+
+def login_algorithms(peer: PeerInfo) -> dict[str, tuple[str, ...]]:
+    """Security options a peer needs for any login at all (``extra["login_algorithms"]``, e.g.
+    ``kex=diffie-hellman-group14-sha1;ciphers=aes256-cbc`` for GNU lsh, whose whole offer is
+    outside our defaults); options a caller forces win over them."""
+    found: dict[str, tuple[str, ...]] = {}
+    for item in filter(None, peer.extra.get("login_algorithms", "").split(";")):
+        name, _, names = item.partition("=")
+        found[name] = tuple(names.split(","))
+    return found
 
 
 def run(t: Transport, command: str, stdin: bytes = b"", timeout: float = 30.0) -> tuple[bytes, bytes, int]:

@@ -184,9 +184,12 @@ def docker_available() -> tuple[bool, str]:
 
 def peer_spec(peer_id: str) -> PeerSpec:
     """The image of a packaged peer (:data:`PEERS`) or a sanitizer build (:data:`SANITIZER_PEERS`)."""
-    spec = PEERS.get(peer_id) or SANITIZER_PEERS.get(peer_id)
+    from harness.peers.zoo import zoo_peer_specs  # the opt-in zoo (harness.peers.zoo)
+
+    spec = PEERS.get(peer_id) or SANITIZER_PEERS.get(peer_id) or zoo_peer_specs().get(peer_id)
     if spec is None:
-        raise ValueError(f"unknown peer {peer_id!r}; known: {', '.join([*PEERS, *SANITIZER_PEERS])}")
+        raise ValueError(f"unknown peer {peer_id!r}; known: {', '.join([*PEERS, *SANITIZER_PEERS])} "
+                         f"and the zoo's ({', '.join(zoo_peer_specs())})")
     return spec
 
 

@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from harness.peers import zoo
 from harness.peers.base import PeerError, PeerInfo, make_peer_id
 
 LAUNCHERS = ("docker", "process")
@@ -27,12 +28,13 @@ CLIENT_KEY_TYPES = {
     "dropbear": ("ed25519", "ecdsa-256", "ecdsa-384", "ecdsa-521", "rsa", "rsa-pem", "ed25519-encrypted"),
     "tinyssh": ("ed25519", "ed25519-encrypted"),
 }
+CLIENT_KEY_TYPES.update(zoo.client_key_types())
 
 
 # Products that allow one session channel per connection (tinysshd), and products without
 # subsystems configured in our images (tinysshd serves none unless started with -x).
 SINGLE_SESSION = frozenset({"tinyssh"})
-NO_SUBSYSTEMS = frozenset({"tinyssh"})
+NO_SUBSYSTEMS = frozenset({"tinyssh"}) | zoo.products_without_subsystems()
 
 
 def product_of(info: PeerInfo) -> str:
@@ -43,7 +45,7 @@ def product_of(info: PeerInfo) -> str:
 class PeerEntry:
     peer_id: str
     product: str
-    role: str  # "server", or "client" (harness.peers.client_peers: for server-role scenarios)
+    role: str  # "server", or "client" (harness.peers.client_peers and the zoo's ZOO_CLIENTS)
     launchers: tuple[str, ...]
 
 
@@ -84,7 +86,12 @@ def registry() -> list[PeerEntry]:
         product = peer_id.split("-")[0]
         launchers = ("docker", "process") if peer_id in local else ("docker",)
         entries.append(PeerEntry(peer_id, product, "server", launchers))
-    return entries + client_entries()
+    entries += [PeerEntry(peer_id, zoo.ZOO_SERVERS[peer_id].product, "server", ("docker",))
+                for peer_id in zoo.zoo_server_ids()]  # opt-in: not in default_peer_ids
+    entries += client_entries()
+    entries += [PeerEntry(client_id, zoo.ZOO_CLIENTS[client_id].product, "client", ("docker",))
+                for client_id in zoo.zoo_client_ids()]  # the zoo's clients (harness.peers.zoo.ZooClient)
+    return entries
 
 
 def client_entries(sanitizer: bool = False) -> list[PeerEntry]:
@@ -116,6 +123,12 @@ def default_peer_ids(launcher: str) -> list[str]:
 
 def start_peer(peer_id: str, launcher: str, workdir: Path | None = None, **options: Any) -> Any:
     """Start ``peer_id`` with ``launcher``; returns a handle with .info, .logs(), .stop()."""
+    if peer_id in zoo.ZOO_SERVERS:
+        if launcher != "docker":
+            raise PeerError(f"{peer_id} is a zoo peer: it runs only with the docker launcher")
+        from harness.peers.zoo_docker import start_zoo_server
+
+        return start_zoo_server(peer_id, workdir, **options)
     if launcher == "docker":
         from harness.peers.docker import peer_image_status
         from harness.peers.docker import start_peer as docker_start

@@ -1,0 +1,169 @@
+"""The peer zoo (harness.peers.zoo): every zoo server logs our client in and runs a command, every
+zoo client logs in to OpenSSH 9.2 and runs one, and the deviations found are pinned.
+
+The images are built first when missing or out of date (`bash containers/bootstrap.sh zoo`,
+which reuses every image whose build context is unchanged): about 6 minutes from nothing on two
+busy cores, a few seconds when they are up to date. Each server check starts its container
+(1-3 s), logs in by password and with an Ed25519 key, and runs `printf oops >&2; cat; exit 3`
+with 64 KiB on stdin, so stdout, stderr, EOF and the exit status all cross the channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.interop import connect, run
+from harness.peers.base import PeerInfo, PeerStartError
+from harness.peers.registry import info_supports_password, start_peer
+from harness.peers.zoo import ZOO_CLIENTS, ZOO_SERVERS
+from harness.peers.zoo_docker import run_zoo_client, start_zoo_server
+from harness.ssh.errors import SSHException
+
+pytestmark = [pytest.mark.peer, pytest.mark.docker, pytest.mark.slow, pytest.mark.zoo]
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD_TIMEOUT = 1800  # building every zoo image from nothing takes ~6 min on 2 busy cores
+PAYLOAD = os.urandom(64 * 1024)
+COMMAND = "printf oops >&2; cat; exit 3"
+
+
+@pytest.fixture(scope="module")
+def zoo_images() -> None:
+    """Docker answers and every zoo image is built and up to date (bootstrap.sh decides)."""
+    from harness.peers.docker import docker_available
+
+    ok, reason = docker_available()
+    if not ok:
+        if os.environ.get("HARNESS_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"HARNESS_REQUIRE_DOCKER=1 but Docker cannot run: {reason}", pytrace=False)
+        pytest.skip(f"no Docker engine: {reason}")
+    result = subprocess.run(["bash", str(REPO / "containers" / "bootstrap.sh"), "zoo"], capture_output=True,
+                            text=True, timeout=BUILD_TIMEOUT, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"bootstrap.sh zoo failed:\n{result.stderr[-4000:]}", pytrace=False)
+
+
+def _login_and_exec(info: PeerInfo, auth: str) -> None:
+    server = ZOO_SERVERS[info.peer_id]
+    t = connect(info, auth=auth, key_name=server.user_keys[0])  # with the peer's login_algorithms
+    try:
+        out, err, status = run(t, COMMAND, stdin=PAYLOAD)
+        assert (err, status) == (b"oops", 3), f"{auth}: stderr {err!r}, exit status {status}"
+        assert hashlib.sha256(out).digest() == hashlib.sha256(PAYLOAD).digest(), (
+            f"{auth}: {len(PAYLOAD)} bytes through cat came back as {len(out)} different bytes")
+        user, _, _ = run(t, "echo $USER")  # a second session channel on the same connection
+        assert user.strip() == info.username.encode()
+    finally:
+        t.close()
+
+
+@pytest.mark.parametrize("peer_id", list(ZOO_SERVERS))
+def test_zoo_server_logs_in_and_runs_commands(zoo_images: None, peer_id: str, tmp_path: Path) -> None:
+    with start_peer(peer_id, "docker", tmp_path) as handle:
+        info = handle.info
+        assert re.match(ZOO_SERVERS[peer_id].banner, info.banner)
+        assert info.algorithms["kex"] and info.algorithms["host_key"], "the KEXINIT probe read nothing"
+        try:
+            _login_and_exec(info, "publickey")
+            if info_supports_password(info):
+                _login_and_exec(info, "password")
+        except BaseException as exc:
+            raise AssertionError(f"{exc}\n--- log of {peer_id} ---\n{handle.logs()[-3000:]}") from exc
+
+
+@pytest.fixture(scope="module")
+def openssh(zoo_images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PeerInfo, Path]]:
+    """OpenSSH 9.2 (the packaged peer) and a share with the client keys and its known_hosts."""
+    handle = start_peer("openssh-9.2", "docker", tmp_path_factory.mktemp("openssh"))
+    share = tmp_path_factory.mktemp("share")
+    for path in handle.info.client_keys.values():
+        shutil.copy(path, share / path.name)
+        shutil.copy(f"{path}.pub", share / f"{path.name}.pub")
+    shutil.copy(handle.info.known_hosts, share / "known_hosts")
+    try:
+        yield handle.info, share
+    finally:
+        handle.stop()
+
+
+@pytest.mark.parametrize("client_id", list(ZOO_CLIENTS))
+def test_zoo_client_logs_in_to_openssh_and_runs_a_command(openssh: tuple[PeerInfo, Path], client_id: str) -> None:
+    info, share = openssh
+    client = ZOO_CLIENTS[client_id]
+    known_hosts = "/harness/known_hosts" if client.checks_known_hosts else None
+    for key in (None, client.user_keys[0]) if client.password_login else (client.user_keys[0],):
+        key_path = None if key is None else f"/harness/{info.client_keys[key].name}"
+        argv = client.argv(host=info.host, port=info.port, user=info.username, key=key_path,
+                           command="echo $USER; cat; echo oops >&2; exit 3", known_hosts=known_hosts)
+        result = run_zoo_client(client_id, share, argv, password=info.password if key is None else None,
+                                stdin=b"from-stdin")
+        how = key or "password"
+        assert result.returncode == 3, f"{how}: exit {result.returncode}, stderr {result.stderr[-600:]!r}"
+        assert result.stdout == info.username.encode() + b"\nfrom-stdin", f"{how}: stdout {result.stdout!r}"
+        assert result.stderr.endswith(b"oops\n"), f"{how}: stderr {result.stderr[-600:]!r}"
+
+
+@pytest.mark.parametrize("client_id", [c for c, client in ZOO_CLIENTS.items() if client.checks_known_hosts])
+def test_zoo_client_refuses_a_host_key_not_in_known_hosts(openssh: tuple[PeerInfo, Path], client_id: str,
+                                                          tmp_path: Path) -> None:
+    """-known-hosts is really checked: with every line naming another key, the login fails
+    before the command runs."""
+    info, share = openssh
+    wrong = tmp_path / "share"
+    shutil.copytree(share, wrong)
+    other = {"ssh-ed25519": "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"}
+    lines = []
+    for line in (share / "known_hosts").read_text().splitlines():
+        name, key_type, _ = line.split(" ", 2)
+        if key_type in other:  # the same name and type, another key: a changed host key
+            lines.append(f"{name} {key_type} {other[key_type]}")
+    (wrong / "known_hosts").write_text("\n".join(lines) + "\n")
+    client = ZOO_CLIENTS[client_id]
+    argv = client.argv(host=info.host, port=info.port, user=info.username, command="echo ran",
+                       key=f"/harness/{info.client_keys[client.user_keys[0]].name}", known_hosts="/harness/known_hosts")
+    result = run_zoo_client(client_id, wrong, argv)
+    assert result.returncode != 0 and b"ran" not in result.stdout, (result.returncode, result.stdout,
+                                                                     result.stderr[-600:])
+
+
+def test_libssh_stock_server_cipher_list_has_an_empty_name(zoo_images: None, tmp_path: Path) -> None:
+    """Deviation pinned: libssh 0.10.6's default server cipher name-list ends with a comma (RFC
+    4251 section 5 allows no empty name); our strict probe refuses that KEXINIT."""
+    with pytest.raises(PeerStartError, match="name-list has an empty name"):
+        start_zoo_server("libssh-0.10.6", tmp_path, extra_args=["--stock-ciphers"]).stop()
+
+
+# Server -> what its log says when a client picks the group exchange it offered.
+GEX_REFUSERS = {
+    "paramiko-5.1.0": "no acceptable kex algorithm",
+    "paramiko-2.12.0": "no acceptable kex algorithm",
+    "node-ssh2-1.17.0": "Group exchange not implemented for server",
+}
+
+
+@pytest.mark.parametrize("peer_id", list(GEX_REFUSERS))
+def test_server_offers_group_exchange_it_then_refuses(zoo_images: None, peer_id: str, tmp_path: Path) -> None:
+    """Deviation pinned: these servers offer diffie-hellman-group-exchange-sha256 in their KEXINIT
+    but fail the key exchange when a client picks it (paramiko without load_server_moduli closes
+    without a DISCONNECT; ssh2 sends KEY_EXCHANGE_FAILED with an empty description)."""
+    with start_peer(peer_id, "docker", tmp_path) as handle:
+        assert "diffie-hellman-group-exchange-sha256" in handle.info.algorithms["kex"]
+        with pytest.raises(SSHException):
+            connect(handle.info, kex=("diffie-hellman-group-exchange-sha256",)).close()
+        assert GEX_REFUSERS[peer_id] in handle.logs()
+
+
+def test_bootstrap_builds_exactly_the_zoo_images() -> None:
+    text = (REPO / "containers" / "bootstrap.sh").read_text()
+    block = re.search(r"ZOO_IMAGES=\((.*?)\)", text, re.DOTALL)
+    assert block is not None
+    images = {f"{s.kind}:{s.tag}" for s in ZOO_SERVERS.values()} | {f"{c.kind}:{c.tag}" for c in ZOO_CLIENTS.values()}
+    assert set(block.group(1).split()) == images
