@@ -413,8 +413,8 @@ def _fuzz(args: argparse.Namespace) -> int:
     if args.live or args.live_replay:
         from harness.fuzz.live import cli as live_cli
 
-        if args.live:
-            _check_server_peers([args.live], "docker", "")
+        if args.live and "://" not in args.live and not Path("peers.toml").is_file():
+            _check_server_peers([args.live], "docker", "")  # a target URL or a peers.toml name is the user's
         return live_cli(args)
     from harness.fuzz import TARGETS
     from harness.fuzz.campaign import cli

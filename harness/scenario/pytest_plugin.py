@@ -317,7 +317,10 @@ class ScenarioItem(pytest.Item):
         result.role = self.scenario.role
         from harness.scenario.collect import rerun_options
 
-        result.rerun = seeds.rerun_command(self.nodeid, base) + rerun_options(self.config)
+        # The cell's own peer is named: it may be outside the default set the re-run would use.
+        peer_option = "--peer" if self.scenario.role == CLIENT else "--client-peer"
+        result.rerun = (seeds.rerun_command(self.nodeid, base) + rerun_options(self.config)
+                        + f" {peer_option} {self.peer}")  # fmt: skip
         result.extra["nodeid"] = self.nodeid
         self.result = result
         self.user_properties.append(("scenario_status", result.status))
