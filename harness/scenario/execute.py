@@ -14,6 +14,7 @@ from harness.scenario.runner import Context, StepFailure
 from harness.scenario.steps import flatten
 
 PASS, FAIL, XFAIL, XPASS, NA, ERROR = "pass", "fail", "xfail", "xpass", "n/a", "error"
+OUTCOME_CHANGED = "outcome changed: "  # how a pin mismatch's message starts
 
 
 @dataclass
@@ -110,7 +111,7 @@ def check_pin(result: Result, pinned: Any, source: str, updating: bool) -> None:
         return  # unpinned: the report lists it; --require-pins makes it a failure
     if matches_pin(result.outcome, pinned):
         return
-    change = (f"outcome changed: was {describe(pinned)}, now {result.outcome} "
+    change = (f"{OUTCOME_CHANGED}was {describe(pinned)}, now {result.outcome} "
               f"(pinned in {source}; review, then `harness run --update-outcomes`)")  # fmt: skip
     result.message = change + (f"\n{result.message}" if result.message else "")
     result.status, result.verdict = FAIL, ""
