@@ -169,8 +169,9 @@ def _option(config: Any, flag: str) -> Any:
 
 def builtin_server_ids() -> list[str]:
     from harness.peers.registry import docker_peer_ids, sanitizer_peer_ids
+    from harness.peers.zoo import zoo_server_ids
 
-    return [*docker_peer_ids(), *sanitizer_peer_ids()]
+    return [*docker_peer_ids(), *sanitizer_peer_ids(), *zoo_server_ids()]
 
 
 def builtin_client_ids() -> list[str]:
