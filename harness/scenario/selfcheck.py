@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,7 @@ class Reference:
 @contextmanager
 def reference(behaviour: str, workdir: Path) -> Iterator[Reference]:
     """Start one reference server on a free loopback port (closed on exit)."""
-    from harness.peers.base import client_keys
+    from harness.peers.base import PeerInfo, client_keys
     from harness.peers.probe import read_server_kexinit
     from harness.ssh.keys import Ed25519Key, parse_public_key_line
 
@@ -146,7 +146,7 @@ def reference(behaviour: str, workdir: Path) -> Iterator[Reference]:
         host, port = listener.address
         known_hosts = workdir / "known_hosts"
         known_hosts.write_text(f"[{host}]:{port} {host_key.public_key.to_openssh_line()}\n")
-        info = _ReferenceInfo(
+        info = PeerInfo(
             peer_id=f"reference-{behaviour}", product="harness-reference", version="0", host=host, port=port,
             banner="", username=config.username, password=config.password or "", host_public_keys={},
             client_keys=keys, known_hosts=known_hosts, algorithms=read_server_kexinit(host, port, 5.0),
@@ -198,30 +198,6 @@ class BehaviourListener(Listener):
         for name, value in CONFIG.get(self.behaviour, {}).items():
             setattr(transport._config, name, value)
         transport.on_violation = _on_violation(self.behaviour, transport)
-
-
-@dataclass
-class _ReferenceInfo:
-    peer_id: str
-    product: str
-    version: str
-    host: str
-    port: int
-    banner: str
-    username: str
-    password: str
-    host_public_keys: dict[str, Path]
-    client_keys: dict[str, Path]
-    known_hosts: Path
-    algorithms: dict[str, tuple[str, ...]]
-    workdir: Path
-    log_path: Path
-    home: Path | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return (self.host, self.port)
 
 
 @dataclass

@@ -117,18 +117,6 @@ def test_html_is_self_contained_and_escaped(tmp_path: Path) -> None:
 # -- step failure messages (our own server as the peer) -----------------------------------
 
 
-@pytest.fixture
-def server():  # type: ignore[no-untyped-def]
-    from harness.serve import Listener, ServeConfig
-    from harness.ssh.keys import Ed25519Key
-
-    listener = Listener([Ed25519Key.generate()], ServeConfig(username="u", password="p")).start()
-    host, port = listener.address
-    yield SimpleNamespace(peer_id="local", product="harness", address=(host, port), username="u", password="p",
-                          extra={"auth_methods": "password"}, algorithms={})  # fmt: skip
-    listener.close()
-
-
 def _scenario(sid: str, **kwargs) -> Scenario:  # type: ignore[no-untyped-def]
     sc = Scenario(**kwargs)
     sc.id = sid

@@ -33,18 +33,6 @@ from harness.scenario.pins import PinFile, update
 from harness.scenario.steps import Connect
 
 
-@pytest.fixture
-def server() -> Iterator[SimpleNamespace]:
-    from harness.serve import Listener, ServeConfig
-    from harness.ssh.keys import Ed25519Key
-
-    listener = Listener([Ed25519Key.generate()], ServeConfig(username="u", password="p")).start()
-    host, port = listener.address
-    yield SimpleNamespace(peer_id="local", product="harness", address=(host, port), username="u", password="p",
-                          extra={"auth_methods": "password"}, algorithms={})  # fmt: skip
-    listener.close()
-
-
 def _scenario(sid: str, **kwargs) -> Scenario:  # type: ignore[no-untyped-def]
     sc = Scenario(**kwargs)
     sc.id = sid
