@@ -1,0 +1,156 @@
+"""Server-role steps: our server plays its part for a client peer, rightly or wrongly.
+
+In a ``role=SERVER`` scenario the client peer drives the conversation: it asks for the
+ssh-userauth service, authenticates, opens a session and runs its command. The core's
+ServerAuth and channel table answer all of that through the target's policy (which lets the
+run's own client in), so ``ServeLogin()`` / ``ServeSession()`` only *wait* for each stage.
+
+To misbehave during authentication, a scenario connects with ``held_messages=AUTH_HELD`` (the
+core then reports SERVICE_REQUEST / USERAUTH_REQUEST / INFO_RESPONSE without answering them)
+and answers by hand: ``Send(m.ServiceAccept(...))``, ``SendAuthSuccess()``,
+``SendKbdInteractive(prompts)``, ``SendBanner(text)``, or any message through ``Send``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from harness.scenario.runner import Context
+from harness.scenario.steps.base import Composite, Step, _conn, await_event
+from harness.scenario.steps.channels import CloseChannel, Request, SendEof
+from harness.scenario.steps.commands import Handshake
+from harness.scenario.steps.expect import Expect
+from harness.scenario.steps.sends import Send
+from harness.ssh import events as ev
+from harness.ssh.wire import messages as m
+
+# SERVICE_REQUEST, USERAUTH_REQUEST, USERAUTH_INFO_RESPONSE: what a scenario answers by hand
+# when it plays authentication itself (Connect(held_messages=AUTH_HELD)).
+AUTH_HELD = frozenset({5, 50, 61})
+
+
+class WaitAuth(Step):
+    """The client authenticated: our core's ServerAuth sent USERAUTH_SUCCESS (the target's policy
+    accepts the run's client key and the test password)."""
+
+    def __init__(self, timeout: float | None = None) -> None:
+        self.timeout = timeout
+
+    def run(self, ctx: Context) -> None:
+        await_event(ctx, lambda e: isinstance(e, ev.AuthSuccess), "the client to authenticate (USERAUTH_SUCCESS)",
+                    self.timeout or max(ctx.timeout, 15.0))  # fmt: skip
+
+
+def ServeLogin(**config: Any) -> Composite:  # noqa: N802 - a step constructor
+    """Server role: accept the client, complete the key exchange, let it authenticate."""
+    return Composite("ServeLogin", Handshake(**config), WaitAuth())
+
+
+class WaitChannel(Step):
+    """The client opened a channel of ``channel_type`` and our policy accepted it; it is named
+    ``name`` for later steps (``Remote(name)`` is the client's id of it)."""
+
+    def __init__(self, name: str = "ch", channel_type: str = "session", timeout: float | None = None) -> None:
+        self.name, self.channel_type, self.timeout = name, channel_type, timeout
+
+    def run(self, ctx: Context) -> None:
+        conn = _conn(ctx)
+        ours = set(ctx.channels.values())
+
+        def opened(e: ev.Event) -> bool:
+            if not isinstance(e, ev.ChannelOpened) or e.channel in ours:
+                return False
+            chan = conn.channels.channels.get(e.channel)
+            return chan is not None and chan.channel_type == self.channel_type
+
+        event = await_event(ctx, opened, f"the client to open a {self.channel_type!r} channel", self.timeout)
+        ctx.channels[self.name] = event.channel
+        ctx.vars[f"opened_at:{self.name}"] = ctx.expect_pos
+
+    def describe(self) -> str:
+        return f"WaitChannel({self.name!r}, {self.channel_type!r})"
+
+
+class WaitRequest(Step):
+    """The client sent CHANNEL_REQUEST ``request_type`` on a named channel (others may come first;
+    our policy answers them)."""
+
+    def __init__(self, request_type: str = "exec", name: str = "ch", timeout: float | None = None) -> None:
+        self.request_type, self.name, self.timeout = request_type, name, timeout
+
+    def run(self, ctx: Context) -> None:
+        cid = ctx.channels[self.name]
+        def wanted(e: ev.Event) -> bool:
+            return isinstance(e, ev.ChannelRequestReceived) and e.channel == cid and e.request_type == self.request_type
+
+        event = await_event(ctx, wanted, f"CHANNEL_REQUEST {self.request_type!r} on channel {self.name!r}",
+                            self.timeout)  # fmt: skip
+        ctx.vars[f"request:{self.name}"] = event.message
+
+    def describe(self) -> str:
+        return f"WaitRequest({self.request_type!r})"
+
+
+def ServeSession(name: str = "ch", **config: Any) -> Composite:  # noqa: N802
+    """Server role up to the client's command: login, its session channel, its exec request.
+    The client now waits for the command's output, which the scenario plays."""
+    return Composite("ServeSession", ServeLogin(**config), WaitChannel(name), WaitRequest("exec", name))
+
+
+def FinishSession(status: int = 0, name: str = "ch") -> Composite:  # noqa: N802
+    """End the client's command as a normal server would: exit-status, EOF, CLOSE."""
+    return Composite(f"FinishSession({status})",
+                     Request(m.ChannelRequestExitStatus(want_reply=False, status=status), name, expect=None),
+                     SendEof(name), CloseChannel(name, wait=False))  # fmt: skip
+
+
+class SendAuthSuccess(Step):
+    """USERAUTH_SUCCESS now, whatever the client asked, and our core moves on to the connection
+    phase as if it had accepted (so the client's channel opens are served afterwards)."""
+
+    def run(self, ctx: Context) -> None:
+        conn = _conn(ctx)
+        Send(m.UserauthSuccess()).run(ctx)
+        conn.auth.authenticated = True
+        conn.auth.method = None
+        conn.auth_succeeded()
+
+
+class SendKbdInteractive(Step):
+    """A keyboard-interactive USERAUTH_INFO_REQUEST with these prompts (``echo`` off), sent by
+    hand; the client's INFO_RESPONSE then decodes as such (held, with AUTH_HELD)."""
+
+    def __init__(self, prompts: Sequence[str], name: str = "", instruction: str = "") -> None:
+        self.prompts, self.name, self.instruction = tuple(prompts), name, instruction
+
+    def run(self, ctx: Context) -> None:
+        conn = _conn(ctx)
+        conn.auth.method = "keyboard-interactive"
+        Send(m.UserauthInfoRequest(name=self.name, instruction=self.instruction, language="",
+                                   prompts=tuple((p, False) for p in self.prompts))).run(ctx)  # fmt: skip
+
+    def describe(self) -> str:
+        longest = max((len(p) for p in self.prompts), default=0)
+        return f"SendKbdInteractive({len(self.prompts)} prompts, longest {longest})"
+
+
+def SendBanner(text: str) -> Send:  # noqa: N802
+    """USERAUTH_BANNER with ``text`` (RFC 4252 5.4), now."""
+    return Send(m.UserauthBanner(message=text, language=""))
+
+
+def SendServiceAccept(service: str = "ssh-userauth") -> Send:  # noqa: N802
+    return Send(m.ServiceAccept(service=service))
+
+
+def AnswerServiceRequest(service: str = "ssh-userauth") -> Composite:  # noqa: N802
+    """With AUTH_HELD: wait for the client's SERVICE_REQUEST and accept ``service`` (the right
+    one by default)."""
+    return Composite(f"AnswerServiceRequest({service})", Expect(m.ServiceRequest),
+                     SendServiceAccept(service))  # fmt: skip
+
+
+def ExpectUserauthRequest(**fields: Any) -> Expect:  # noqa: N802
+    """The client's next USERAUTH_REQUEST (fields as in Expect: method=..., user=...)."""
+    return Expect(m.UserauthRequest, **fields)
