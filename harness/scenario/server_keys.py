@@ -47,6 +47,35 @@ class OtherTypeBlob(_Wrapped):
         return self._other.sign(data, self._algorithm)
 
 
+class MalformedReply(_Wrapped):
+    """The host key blob or the signature blob of the reply is not what the format says."""
+
+    def __init__(self, key: Any, part: str) -> None:
+        super().__init__(key)
+        self._part = part
+
+    def asbytes(self) -> bytes:
+        if self._part == "junk_host_key":
+            return b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x05short"  # a 5-byte Ed25519 key
+        return self._key.asbytes()
+
+    def sign(self, data: bytes, algorithm: str | None = None) -> bytes:
+        if self._part == "junk_signature":
+            return b"\xff\xff\xff\xf0garbage that is no signature blob"
+        if self._part == "empty_signature":
+            return b""
+        return self._key.sign(data, algorithm)
+
+
+MALFORMED_PARTS = ("junk_host_key", "junk_signature", "empty_signature")
+
+
+def malformed(part: str) -> HostKeys:
+    if part not in MALFORMED_PARTS:
+        raise ValueError(f"unknown malformed part {part!r}; choose from {', '.join(MALFORMED_PARTS)}")
+    return lambda keys, ctx: [MalformedReply(k, part) for k in keys]
+
+
 def bad_signature() -> HostKeys:
     return lambda keys, ctx: [WrongSignature(k) for k in keys]
 

@@ -313,7 +313,7 @@ class Connection:
             self.phase = Phase.USERAUTH
             if self.is_client:
                 self.auth.request_service()
-            elif self.kex.peer_ext_info:
+            elif self.kex.peer_ext_info and self.config.ext_info:  # ext_info=False: no RFC 8308
                 self._send_ext_info()
         while self._deferred and not self.kex.in_progress:
             self._frame(self._deferred.popleft())

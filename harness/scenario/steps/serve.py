@@ -140,8 +140,21 @@ def SendBanner(text: str) -> Send:  # noqa: N802
     return Send(m.UserauthBanner(message=text, language=""))
 
 
-def SendServiceAccept(service: str = "ssh-userauth") -> Send:  # noqa: N802
-    return Send(m.ServiceAccept(service=service))
+class SendServiceAccept(Step):
+    """SERVICE_ACCEPT for ``service``, by hand; for ssh-userauth our core's ServerAuth then
+    serves the client's USERAUTH_REQUESTs as if it had accepted (unless they are held too)."""
+
+    def __init__(self, service: str = "ssh-userauth") -> None:
+        self.service = service
+
+    def run(self, ctx: Context) -> None:
+        conn = _conn(ctx)
+        Send(m.ServiceAccept(service=self.service)).run(ctx)
+        if self.service == "ssh-userauth":
+            conn.auth.service_accepted = True
+
+    def describe(self) -> str:
+        return f"SendServiceAccept({self.service!r})"
 
 
 def AnswerServiceRequest(service: str = "ssh-userauth") -> Composite:  # noqa: N802
@@ -154,3 +167,61 @@ def AnswerServiceRequest(service: str = "ssh-userauth") -> Composite:  # noqa: N
 def ExpectUserauthRequest(**fields: Any) -> Expect:  # noqa: N802
     """The client's next USERAUTH_REQUEST (fields as in Expect: method=..., user=...)."""
     return Expect(m.UserauthRequest, **fields)
+
+
+class Overfill(Step):
+    """CHANNEL_DATA beyond the client's window: the whole window it granted plus ``extra`` bytes,
+    in packets no larger than its maximum packet size (sent unchecked)."""
+
+    def __init__(self, extra: int = 4096, name: str = "ch") -> None:
+        self.extra, self.name = extra, name
+
+    def run(self, ctx: Context) -> None:
+        conn = _conn(ctx)
+        chan = conn.channels.get(ctx.channels[self.name])
+        assert chan.remote_id is not None
+        total = chan.remote_window + self.extra
+        step = max(1, min(chan.remote_max_packet - 64, 32768))
+        ctx.note(f"overfill: {total} bytes against a window of {chan.remote_window}")
+        sent = 0
+        while sent < total and not ctx.closed:
+            size = min(step, total - sent)
+            conn.send_unchecked(m.ChannelData(recipient=chan.remote_id, data=b"o" * size))
+            sent += size
+            ctx.flush()
+        chan.remote_window = 0
+        ctx.stimulus_seq = ctx.last_sent_seq
+
+    def describe(self) -> str:
+        return f"Overfill(window + {self.extra} bytes on {self.name!r})"
+
+
+class ExpectHangUp(Step):
+    """After our DISCONNECT the client closes the connection and sends nothing more (RFC 4253
+    11.1: the recipient MUST NOT send any more messages). IGNORE/DEBUG count as messages too."""
+
+    def __init__(self, timeout: float | None = None) -> None:
+        self.timeout = timeout
+
+    def run(self, ctx: Context) -> None:
+        from harness.scenario.outcome import CLOSED, RESET
+        from harness.scenario.runner import Closed
+
+        start = ctx.expect_pos
+        hit = ctx.wait_for(lambda e: isinstance(e, Closed | ev.MessageReceived), self.timeout, start)
+        if hit is None or not isinstance(hit[1], Closed):
+            waited = self.timeout if self.timeout is not None else ctx.timeout
+            raise ctx.fail("the connection to close with no further message", start,
+                           "" if hit is not None else f"then nothing for {waited:g} s", waited)  # fmt: skip
+        ctx.observe(RESET if hit[1].how.startswith("reset") else CLOSED)
+        ctx.expect_pos = hit[0] + 1
+
+
+class SwapHostKey(Step):
+    """From the next key exchange on, our server signs with a new Ed25519 host key."""
+
+    def run(self, ctx: Context) -> None:
+        from harness.scenario.server_keys import fresh_ed25519
+
+        _conn(ctx).config.server_host_keys = [fresh_ed25519(ctx)]
+        ctx.note("server host key replaced for the next key exchange")
