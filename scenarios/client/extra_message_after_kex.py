@@ -1,8 +1,8 @@
 """Client role: after the first key exchange our server sends IGNORE, DEBUG (also one with
-terminal escape sequences, always_display set) or an unknown message number (150; 200 from the local-extension range), before answering
-the client's SERVICE_REQUEST. IGNORE and DEBUG must not disturb the client (RFC 4253 11.2, 11.3:
-it goes on to USERAUTH_REQUEST once the service is accepted); an unknown number gets
-UNIMPLEMENTED naming our packet (11.4)."""
+terminal escape sequences, always_display set) or an unknown message number (150; 200 from the
+local-extension range, RFC 4250 4.1), before answering the client's SERVICE_REQUEST. IGNORE and
+DEBUG must not disturb the client (RFC 4253 11.2, 11.3: it goes on to USERAUTH_REQUEST once the
+service is accepted); an unknown number gets UNIMPLEMENTED naming our packet (11.4)."""
 
 from harness.scenario import *
 

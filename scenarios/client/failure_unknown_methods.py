@@ -8,7 +8,7 @@ from harness.scenario import *
 _LISTS = {
     "only_unknown": ("unknown-method@harness.invalid", "x-harness"),
     "mixed": ("unknown-method@harness.invalid", "publickey", "x-harness", "password"),
-    "thousand": tuple(f"m{i}@harness.invalid" for i in range(1000)) + ("publickey", "password"),
+    "thousand": (*(f"m{i}@harness.invalid" for i in range(1000)), "publickey", "password"),
 }
 
 SCENARIO = Scenario(
