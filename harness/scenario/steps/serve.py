@@ -207,7 +207,9 @@ class ExpectHangUp(Step):
         from harness.scenario.outcome import CLOSED, RESET
         from harness.scenario.runner import Closed
 
-        start = ctx.expect_pos
+        # What arrived before now was sent before the client could read our DISCONNECT (a client
+        # may pipeline USERAUTH_REQUEST behind SERVICE_REQUEST): only later messages count.
+        start = max(ctx.expect_pos, len(ctx.log))
         hit = ctx.wait_for(lambda e: isinstance(e, Closed | ev.MessageReceived), self.timeout, start)
         if hit is None or not isinstance(hit[1], Closed):
             waited = self.timeout if self.timeout is not None else ctx.timeout
