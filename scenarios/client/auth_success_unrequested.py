@@ -1,14 +1,17 @@
-"""Client role: our server sends USERAUTH_SUCCESS before the client made any authentication
-request: in place of SERVICE_ACCEPT, or right after it (before the client's first
-USERAUTH_REQUEST can arrive). RFC 4252 does not say how a client reacts to a success it never
-asked for; informational (a client that takes it opens its session without authenticating)."""
+"""Client role: our server sends USERAUTH_SUCCESS the client never asked for: in place of
+SERVICE_ACCEPT (before any authentication request), or a second time after a first success
+answered its request. RFC 4252 does not say how a client reacts to a success it never asked
+for; informational (a client that takes the first one opens its session without
+authenticating)."""
 
 from harness.scenario import *
 
 SCENARIO = Scenario(
     role=SERVER,
     informational=True,
-    params={"when": ("instead_of_accept", "with_accept")},
-    steps=lambda p: [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest),
-                     *([SendServiceAccept()] if p["when"] == "with_accept" else []), SendAuthSuccess(), Observe(2)],
+    params={"when": ("instead_of_accept", "twice")},
+    steps=lambda p: [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest), Settle(),
+                     *([SendServiceAccept(), ExpectUserauthRequest(), SendAuthSuccess(), Settle()]
+                       if p["when"] == "twice" else []),
+                     SendAuthSuccess(), Observe(2)],
 )

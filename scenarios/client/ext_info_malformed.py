@@ -17,6 +17,6 @@ SCENARIO = Scenario(
     role=SERVER,
     informational=True,
     params={"shape": tuple(_PAYLOADS)},
-    steps=lambda p: [Handshake(ext_info=False, held_messages=frozenset({5})), Expect(m.ServiceRequest),
-                     SendPayload(_PAYLOADS[p["shape"]]), SendServiceAccept(), Observe(2)],
+    steps=lambda p: [Handshake(ext_info=False, held_messages=AUTH_HELD), Expect(m.ServiceRequest), Settle(),
+                     SendPayload(_PAYLOADS[p["shape"]]), Observe(2)],
 )

@@ -9,6 +9,6 @@ _EXT = m.ExtInfo(extensions=(("server-sig-algs", b"ssh-ed25519,rsa-sha2-512,rsa-
 SCENARIO = Scenario(
     role=SERVER,
     informational=True,
-    steps=[Handshake(ext_info=False, held_messages=frozenset({5})), Expect(m.ServiceRequest), Send(_EXT), Send(_EXT),
-           SendServiceAccept(), Observe(2)],
+    steps=[Handshake(ext_info=False, held_messages=AUTH_HELD), Expect(m.ServiceRequest), Settle(), Send(_EXT),
+           Send(_EXT), Observe(2)],
 )

@@ -16,10 +16,12 @@ _STIMULUS = {
 
 
 def _steps(p):
-    head = [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest), Send(_STIMULUS[p["message"]])]
+    head = [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest), Settle(), Send(_STIMULUS[p["message"]])]
     if p["message"].startswith("unknown"):
         return [*head, Expect(m.Unimplemented, seq=SentSeq())]
-    return [*head, SendServiceAccept(), ExpectUserauthRequest()]
+    # The client went on: it takes the service accept, and after a failure asks again.
+    return [*head, SendServiceAccept(), ExpectUserauthRequest(), Settle(),
+            Send(m.UserauthFailure(methods=("publickey", "password"), partial_success=False)), ExpectUserauthRequest()]
 
 
 SCENARIO = Scenario(role=SERVER, params={"message": tuple(_STIMULUS)}, steps=_steps)

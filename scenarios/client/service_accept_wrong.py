@@ -8,6 +8,7 @@ SCENARIO = Scenario(
     role=SERVER,
     informational=True,
     params={"service": ("ssh-connection", "nonexistent@harness.invalid")},
-    steps=lambda p: [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest), SendServiceAccept(p["service"]),
+    steps=lambda p: [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest), Settle(),
+                     SendServiceAccept(p["service"]),
                      Observe(2)],
 )

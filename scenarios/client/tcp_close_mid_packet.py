@@ -14,5 +14,6 @@ SCENARIO = Scenario(
     role=SERVER,
     informational=True,
     params={"ending": tuple(_ENDINGS)},
-    steps=lambda p: [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest), *_ENDINGS[p["ending"]], Observe(3)],
+    steps=lambda p: [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest), Settle(),
+                     *_ENDINGS[p["ending"]], Observe(3)],
 )

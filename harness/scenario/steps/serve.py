@@ -227,3 +227,19 @@ class SwapHostKey(Step):
 
         _conn(ctx).config.server_host_keys = [fresh_ed25519(ctx)]
         ctx.note("server host key replaced for the next key exchange")
+
+
+class Settle(Step):
+    """Read for ``seconds`` and take everything that arrived as seen: a client pipelines (its
+    USERAUTH_REQUEST right behind SERVICE_REQUEST), and what it sent before our next message
+    is no reaction to that message."""
+
+    def __init__(self, seconds: float = 0.3) -> None:
+        self.seconds = seconds
+
+    def run(self, ctx: Context) -> None:
+        ctx.settle(self.seconds)
+        ctx.expect_pos = len(ctx.log)
+
+    def describe(self) -> str:
+        return f"Settle({self.seconds:g} s)"
