@@ -10,8 +10,8 @@ SCENARIO = Scenario(
     role=SERVER,
     informational=True,
     params={"when": ("instead_of_accept", "twice")},
-    steps=lambda p: [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest), Settle(),
-                     *([SendServiceAccept(), ExpectUserauthRequest(), SendAuthSuccess(), Settle()]
+    steps=lambda p: [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest),
+                     *([SendServiceAccept(), ExpectUserauthRequest(), SendAuthSuccess()]
                        if p["when"] == "twice" else []),
-                     SendAuthSuccess(), Observe(2)],
+                     Settle(), SendAuthSuccess(), Observe(2)],
 )

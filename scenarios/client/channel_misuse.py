@@ -10,7 +10,7 @@ _MISUSE = {
     "beyond_window": [Overfill(4096)],
     "unknown_channel": [Send(m.ChannelData(recipient=0x7FFF0000, data=b"to nowhere"))],
     "after_eof": [SendEof(), Send(m.ChannelData(recipient=Remote("ch"), data=b"after our EOF"))],
-    "after_close": [CloseChannel(wait=False), Send(m.ChannelData(recipient=Remote("ch"), data=b"after CLOSE"))],
+    "after_close": [CloseChannel(wait=True), Send(m.ChannelData(recipient=Remote("ch"), data=b"after CLOSE"))],
     "window_overflow": [Send(m.ChannelWindowAdjust(recipient=Remote("ch"), bytes_to_add=0xFFFFFFF0)),
                         Send(m.ChannelWindowAdjust(recipient=Remote("ch"), bytes_to_add=0xFFFFFFF0))],
     "extended_type_7": [Send(m.ChannelExtendedData(recipient=Remote("ch"), data_type=7, data=b"type 7"))],
