@@ -13,6 +13,8 @@ and answers by hand: ``Send(m.ServiceAccept(...))``, ``SendAuthSuccess()``,
 
 from __future__ import annotations
 
+import select
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -181,14 +183,20 @@ class Overfill(Step):
         chan = conn.channels.get(ctx.channels[self.name])
         assert chan.remote_id is not None
         total = chan.remote_window + self.extra
-        step = max(1, min(chan.remote_max_packet - 64, 32768))
+        step = max(1, min(chan.remote_max_packet - 64, 8192))
         ctx.note(f"overfill: {total} bytes against a window of {chan.remote_window}")
         sent = 0
         while sent < total and not ctx.closed:
+            # A client that stops reading (its window is spent, after all) must not block us:
+            # each packet waits at most the scenario's timeout for room in the socket.
+            if ctx.sock is None or not select.select([], [ctx.sock], [], ctx.timeout)[1]:
+                ctx.note(f"overfill: the client stopped reading after {sent} bytes")
+                break
             size = min(step, total - sent)
             conn.send_unchecked(m.ChannelData(recipient=chan.remote_id, data=b"o" * size))
             sent += size
             ctx.flush()
+            ctx.pump(time.monotonic())  # read what the client says meanwhile (it may have reacted)
         chan.remote_window = 0
         ctx.stimulus_seq = ctx.last_sent_seq
 
