@@ -7,7 +7,7 @@ injection check: RFC 4252 5.4 says clients should filter them)."""
 from harness.scenario import *
 
 _BANNERS = {
-    "huge": "B" * 30000,
+    "huge": "huge banner " * 2727,  # 29997 characters
     "control_chars": "\x1b[2J\x1b[H\x1b]0;harness-owned\x07\x1b[31mWelcome\x1b[0m\r\n\x07\x08\x08\x08",
     "many_lines": "banner line\r\n" * 2000,
 }

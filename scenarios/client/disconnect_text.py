@@ -6,7 +6,7 @@ characters reaching its terminal are reported by the client run's injection chec
 from harness.scenario import *
 
 _DISCONNECTS = {
-    "long_text": (11, "D" * 20000),
+    "long_text": (11, "long text " * 2000),  # 20000 characters
     "control_chars": (11, "\x1b[2J\x1b[H\x1b]0;harness-owned\x07bye\r\n\x1b[31mred"),
     "reason_0": (0, "reason code zero"),
     "reason_999": (999, "reason code 999"),

@@ -8,7 +8,7 @@ from harness.scenario import *
 
 _PROMPTS = {
     "many_prompts": [f"Prompt {i}: " for i in range(300)],
-    "huge_prompt": ["P" * 30000],
+    "huge_prompt": ["huge prompt " * 2500],  # 30000 characters
     "control_chars": ["\x1b[2J\x1b[H\x1b]0;harness-owned\x07Password: ", "\r\x1b[1A\x1b[KOTP: "],
 }
 

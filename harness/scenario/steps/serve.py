@@ -193,7 +193,7 @@ class Overfill(Step):
                 ctx.note(f"overfill: the client stopped reading after {sent} bytes")
                 break
             size = min(step, total - sent)
-            conn.send_unchecked(m.ChannelData(recipient=chan.remote_id, data=b"o" * size))
+            conn.send_unchecked(m.ChannelData(recipient=chan.remote_id, data=(b"overfill\n" * (size // 9 + 1))[:size]))
             sent += size
             ctx.flush()
             ctx.pump(time.monotonic())  # read what the client says meanwhile (it may have reacted)
