@@ -16,7 +16,7 @@ _STIMULUS = {
 
 
 def _steps(p):
-    head = [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest), Settle(), Send(_STIMULUS[p["message"]])]
+    head = [Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest), Send(_STIMULUS[p["message"]])]
     if p["message"].startswith("unknown"):
         return [*head, Expect(m.Unimplemented, seq=SentSeq())]
     # The client went on: it takes the service accept, and after a failure asks again.
