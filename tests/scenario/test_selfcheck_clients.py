@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.scenario import Handshake, Observe, Scenario, Send, m
+from harness.scenario import AUTH_HELD, Expect, Handshake, Observe, Scenario, Send, Settle, m
 from harness.scenario.model import SERVER, discover
 from harness.scenario.selfcheck_clients import CLIENT_REFERENCES, check_clients
 
@@ -32,7 +32,8 @@ def test_every_client_role_scenario_can_fail(scenario_id: str) -> None:
 def test_the_reference_clients_really_differ() -> None:
     """Each reference client is what it claims: the same server violation meets a different end."""
     probe = Scenario(role=SERVER, informational=True, timeout=3,
-                     steps=[Handshake(), Send(m.ServiceAccept(service="ssh-connection")), Observe(1)])  # fmt: skip
+                     steps=[Handshake(held_messages=AUTH_HELD), Expect(m.ServiceRequest), Settle(),
+                            Send(m.ServiceAccept(service="ssh-connection")), Observe(1)])  # fmt: skip
     probe.id, probe.area = "selfcheck/service_accept_unasked", "client"
     (verdict,) = check_clients([probe])
     outcomes = {name: r.outcome for name, r in verdict.results.items()}
