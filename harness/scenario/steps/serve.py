@@ -96,8 +96,11 @@ class WaitRequest(Step):
 
 def ServeSession(name: str = "ch", **config: Any) -> Composite:  # noqa: N802
     """Server role up to the client's command: login, its session channel, its exec request.
-    The client now waits for the command's output, which the scenario plays."""
-    return Composite("ServeSession", ServeLogin(**config), WaitChannel(name), WaitRequest("exec", name))
+    The client now waits for the command's output, which the scenario plays. What the client
+    sends on its own right after exec (EOF of its empty stdin) is taken as seen, so that it is
+    not mistaken for a reaction to the scenario's next message."""
+    return Composite("ServeSession", ServeLogin(**config), WaitChannel(name), WaitRequest("exec", name),
+                     Settle(0.3))  # fmt: skip
 
 
 def FinishSession(status: int = 0, name: str = "ch") -> Composite:  # noqa: N802
