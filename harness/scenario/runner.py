@@ -168,8 +168,8 @@ class Context:
         if direction == "out":
             self.last_sent_seq = seq
             self.sent_seqs.add(seq)
-            record = getattr(self.target, "record_sent", None)
-            if record is not None:  # a client peer: what we sent is checked for terminal injection
+            record = getattr(self.target, "record_sent", None)  # a client peer's injection check
+            if callable(record):
                 record(payload)
         self.transcript.add("<<" if direction == "in" else ">>", f"[seq {seq}] {text}")
 

@@ -122,10 +122,15 @@ class ConnectionConfig:
     # "unimplemented" (UNIMPLEMENTED, RFC 4253 11.4; OPEN_FAILURE UNKNOWN_CHANNEL_TYPE, RFC 4254
     # 5.1), "ignore" (no answer), or "violation" (refuse as a protocol error).
     unknown_messages: str = "unimplemented"
-    # Server: answer GLOBAL_REQUESTs (False: UNIMPLEMENTED, as tinysshd does).
+    # Answer GLOBAL_REQUESTs (False: UNIMPLEMENTED, as tinysshd does; both roles, for the
+    # self-check's reference peers).
     answer_global_requests: bool = True
     # Refuse what receivers must tolerate (harness/ssh/pedantic.py; the self-check's "pedant").
     pedantic: bool = False
+    # Scenario seam: message numbers the core reports (MessageReceived, with emit_messages) but
+    # does not handle, so that a scenario answers them by hand (a server-role scenario playing
+    # authentication wrongly: SERVICE_REQUEST, USERAUTH_REQUEST). Empty in normal use.
+    held_messages: frozenset[int] = frozenset()
 
     def apply_server_defaults(self) -> None:
         """Switch the lists the application did not set to the server defaults."""

@@ -315,7 +315,7 @@ class Connection:
             self.phase = Phase.USERAUTH
             if self.is_client:
                 self.auth.request_service()
-            elif self.kex.peer_ext_info:
+            elif self.kex.peer_ext_info and self.config.ext_info:  # ext_info=False: no RFC 8308
                 self._send_ext_info()
         while self._deferred and not self.kex.in_progress:
             self._frame(self._deferred.popleft())
@@ -360,6 +360,9 @@ class Connection:
         self.send_message(m.RequestSuccess(data=data) if success else m.RequestFailure())
 
     def _on_global_request(self, msg: Message) -> None:
+        if not self.config.answer_global_requests:
+            self._frame(unimplemented_payload(self.reader.last_seq))
+            return
         self.emit(ev.GlobalRequestReceived(msg.request_name, msg.want_reply, msg))
         if msg.want_reply:
             # A client serves no global requests (keepalive@openssh.com gets FAILURE, as OpenSSH's does).
@@ -495,6 +498,8 @@ class Connection:
             msg = m.decode_message(payload, self.kex.context, self.auth.context)
         if self.config.emit_messages:
             self.emit(ev.MessageReceived(msg, self.reader.last_seq))
+        if msg_id in self.config.held_messages:
+            return  # the scenario answers it by hand
         if msg_id == 20:
             self.kex.on_kexinit(msg, payload)
             return

@@ -44,18 +44,24 @@ class Connect(Step):
 
     ``version``: our identification line (bytes without CR LF) instead of the default;
     ``kexinit``: a function (KexInit message, ctx) -> KexInit to hand-make our first KEXINIT;
-    ``config``: ConnectionConfig options (values may be functions of the PeerInfo).
+    ``config``: ConnectionConfig options (values may be functions of the PeerInfo);
+    ``host_keys`` (server role): a function (the target's host keys, ctx) -> the keys our server
+    signs with instead (a key that signs wrongly, a blob of another type).
     """
 
     def __init__(self, start: bool = True, version: bytes | None = None,
                  kexinit: Callable[[Message, Context], Message] | None = None,
+                 host_keys: Callable[[list[Any], Context], list[Any]] | None = None,
                  **config: ConfigValue) -> None:  # fmt: skip
         self.start, self.version, self.kexinit, self.config = start, version, kexinit, config
+        self.host_keys = host_keys
 
     def run(self, ctx: Context) -> None:
         cfg = make_config(ctx, self.config)
         if ctx.role == "server":
             ctx.target.configure(cfg)
+            if self.host_keys is not None:
+                cfg.server_host_keys = list(self.host_keys(list(cfg.server_host_keys), ctx))
             sock, policy = ctx.target.accept(ctx)
             conn = ctx.new_connection(cfg, sock, Role.SERVER, policy)
         else:
