@@ -136,14 +136,17 @@ def run_one(scenario: Scenario, variant: str, params: dict[str, Any], info: Any,
         return result
     failure, ctx = run_steps(scenario, params, info, seed, target)
     harness_error = bool(ctx.vars.get("_harness_error"))
+    died = crash() if crash is not None else None
+    if died:
+        # A peer must never crash, whatever we sent: the cell fails even where the scenario's
+        # expectations were met (a crash that closed the connection "passes" an ExpectClose).
+        failure = f"peer crashed ({died})" + (f"; {failure}" if failure else "")
+        harness_error = False  # the peer's death, not ours, ended the cell
     status, message, reason = classify(info.peer_id, failure, expectation, harness_error)
     result.status, result.message, result.reason = status, message, reason
     result.branch = ",".join(ctx.outcomes)
-    died = crash() if crash is not None else None
-    if not harness_error or died:
+    if not harness_error:
         result.outcome = cell_outcome(ctx, failure is not None, died)
-    if died and result.status == ERROR:
-        result.status = FAIL  # the peer's death, not ours, ended the cell
     result.verdict = verdict_of(result.status, scenario.is_informational(params))
     result.seconds = round(time.monotonic() - started, 3)
     report = getattr(target, "report", None)
