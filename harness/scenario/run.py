@@ -34,10 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--launcher", choices=("docker", "process"))
     p.add_argument("--out", default="results", help="directory for the reports (default results/)")
     p.add_argument("--seed", type=int, help="base seed (default: random, printed)")
-    # Cells mostly wait on peers (silence windows, handshakes), and one worker owns each peer:
-    # 8 workers run the default 18 peers in about 4.5 minutes on 2 cores (measured).
-    p.add_argument("-n", "--workers", default=str(min(max(8, os.cpu_count() or 1), 16)),
-                   help="pytest-xdist workers (default: 8, or the number of cores up to 16)")  # fmt: skip
+    # Cells mostly wait on peers (silence windows, handshakes, client processes), and one worker
+    # owns each peer: the default 18 peers (7 servers, 11 clients) need about 12 workers on 2 cores.
+    p.add_argument("-n", "--workers", default=str(min(max(12, os.cpu_count() or 1), 24)),
+                   help="pytest-xdist workers (default: 12, or the number of cores up to 24)")  # fmt: skip
     p.add_argument("-k", dest="keyword", help="pytest -k expression to select scenarios")
     p.add_argument("--shard", metavar="I/N",
                    help="run only shard I of N (CI matrices; join with `harness report merge`)")  # fmt: skip
