@@ -262,11 +262,24 @@ def check(scenarios: Iterable[Scenario], workers: int = 32, seed: int = 1) -> li
             sc, variant, params, behaviour = job
             return variant, behaviour, run_one(sc, variant, params, refs[behaviour].info, seed, None)
 
-        # denier and badsig break the opening, which only the opening areas' scenarios check.
-        jobs = [(sc, v, p, b) for sc, v, p in cells for b in REFERENCES
-                if sc.area in OPENING_AREAS or b not in OPENING_BREAKERS]  # fmt: skip
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(one, jobs))
+        return run_cells(cells, REFERENCES, OPENING_BREAKERS, one, workers)
+
+
+Job = tuple[Scenario, str, dict[str, Any], str]
+
+
+def run_cells(cells: list[tuple[Scenario, str, dict[str, Any]]], references: Iterable[str],
+              breakers: Iterable[str], one: Callable[[Job], tuple[str, str, Result]],
+              workers: int) -> list[Verdict]:  # fmt: skip
+    """Every cell against every reference (``one`` runs a job), in parallel; one Verdict per cell.
+
+    The ``breakers`` (references that fail every opening) only meet the scenarios of the opening
+    areas: a failure in the shared Login/Handshake says nothing about the others."""
+    breakers = tuple(breakers)
+    jobs = [(sc, v, p, b) for sc, v, p in cells for b in references
+            if sc.area in OPENING_AREAS or b not in breakers]  # fmt: skip
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = list(pool.map(one, jobs))
     by_variant: dict[str, dict[str, Result]] = {}
     for variant, behaviour, result in done:
         by_variant.setdefault(variant, {})[behaviour] = result

@@ -27,20 +27,20 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
+from harness.peers.testuser import TEST_PASSWORD, TEST_USER
+from harness.scenario.client_target import ClientPeerInfo
 from harness.scenario.execute import Result, run_one
 from harness.scenario.model import SERVER, Scenario
-from harness.scenario.selfcheck import Verdict
+from harness.scenario.selfcheck import Verdict, run_cells
 from harness.ssh import events as ev
 from harness.ssh import policy as pol
 from harness.ssh.config import ConnectionConfig
 
 CLIENT_REFERENCES = ("rfc", "lenient", "closer", "fragile", "careless", "stranger")
 OPENING_BREAKERS = ("stranger",)  # fails every handshake: counts only for the opening areas
-USERNAME, PASSWORD = "sshharness", "harness-Test-pw-4711"
+USERNAME, PASSWORD = TEST_USER, TEST_PASSWORD  # what ClientPeerInfo describes
 RUN_BOUND = 8.0  # every wait of a reference client's run; its thread ends by then at the latest
 # Two cheap kex methods (pure-Python post-quantum ones would make the check slow), the second for
 # scenarios that re-exchange with changed preferences.
@@ -49,27 +49,6 @@ _CONFIG: dict[str, dict[str, Any]] = {
     "lenient": {"observe": True, "unknown_messages": "ignore", "on_error": "mute"},
     "closer": {"observe": True, "unknown_messages": "violation", "on_error": "close"},
 }
-
-
-@dataclass
-class ReferenceClientInfo:
-    """PeerInfo-like description of a reference client (what requirements and reports see)."""
-
-    peer_id: str
-    product: str = "harness-reference"
-    version: str = "0"
-    binary: str = ""
-    banner: str = ""
-    username: str = USERNAME
-    password: str = PASSWORD
-    algorithms: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    extra: dict[str, str] = field(default_factory=dict)
-    host: str = "127.0.0.1"
-    port: int = 0
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return (self.host, self.port)
 
 
 class ReferencePolicy(pol.ServerPolicy):
@@ -152,7 +131,7 @@ class ReferenceClientTarget:
         if behaviour not in CLIENT_REFERENCES:
             raise ValueError(f"unknown reference client {behaviour!r}; choose from {', '.join(CLIENT_REFERENCES)}")
         self.behaviour = behaviour
-        self.info = ReferenceClientInfo(f"reference-client-{behaviour}")
+        self.info = ClientPeerInfo(f"reference-client-{behaviour}", "harness-reference", "0", binary="")
         self.thread: threading.Thread | None = None
         self.transport: Any = None
         self.error: BaseException | None = None
@@ -227,7 +206,6 @@ def server_variants(scenarios: Iterable[Scenario]) -> list[tuple[Scenario, str, 
 
 def check_clients(scenarios: Iterable[Scenario], workers: int = 8, seed: int = 1) -> list[Verdict]:
     """Run every server-role scenario variant against every reference client; one Verdict each."""
-    from harness.scenario.selfcheck import OPENING_AREAS
 
     cells = server_variants(scenarios)
 
@@ -236,11 +214,4 @@ def check_clients(scenarios: Iterable[Scenario], workers: int = 8, seed: int = 1
         target = ReferenceClientTarget(behaviour)
         return variant, behaviour, run_one(sc, variant, params, target.info, seed, None, target)
 
-    jobs = [(sc, v, p, b) for sc, v, p in cells for b in CLIENT_REFERENCES
-            if sc.area in OPENING_AREAS or b not in OPENING_BREAKERS]  # fmt: skip
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        done = list(pool.map(one, jobs))
-    by_variant: dict[str, dict[str, Result]] = {}
-    for variant, behaviour, result in done:
-        by_variant.setdefault(variant, {})[behaviour] = result
-    return [Verdict(v, by_variant[v], sc.is_informational(p), sc.area) for sc, v, p in cells]
+    return run_cells(cells, CLIENT_REFERENCES, OPENING_BREAKERS, one, workers)
