@@ -97,6 +97,12 @@ class Pins:
         return self.file(peer).get(variant)
 
 
+def _pin_peer(row: dict[str, Any]) -> str:
+    """The pin file a result belongs to: the peer id it was run as (``dbclient`` for the local
+    binary), which can differ from the release the peer reported (``dbclient-2022.83``)."""
+    return str((row.get("extra") or {}).get("pin_peer") or row["peer"])
+
+
 def update(directory: Path, results: list[dict[str, Any]], add: bool = False) -> list[str]:
     """Rewrite (or, with ``add``, extend) the pins from a run's results; returns the changes.
 
@@ -105,11 +111,12 @@ def update(directory: Path, results: list[dict[str, Any]], add: bool = False) ->
     pins = Pins(directory)
     changes: list[str] = []
     touched: set[str] = set()
-    for row in sorted(results, key=lambda r: (r["peer"], r["scenario"])):
+    for row in sorted(results, key=lambda r: (_pin_peer(r), r["scenario"])):
         outcome = row.get("outcome") or ""
         if not outcome or row.get("status") in ("n/a", "error") or row.get("position"):
             continue
-        pin_file = pins.file(row["peer"])
+        peer = _pin_peer(row)
+        pin_file = pins.file(peer)
         variant = row["scenario"]
         old = pin_file.get(variant)
         if old is not None and matches_pin(outcome, old):
@@ -119,8 +126,8 @@ def update(directory: Path, results: list[dict[str, Any]], add: bool = False) ->
         else:
             new = outcome
         pin_file.pins[variant] = new
-        touched.add(row["peer"])
-        changes.append(f"{row['peer']}  {variant}: was {describe(old)}, now {describe(new)}")
+        touched.add(peer)
+        changes.append(f"{peer}  {variant}: was {describe(old)}, now {describe(new)}")
     for peer in sorted(touched):
         pins.file(peer).write()
     return changes

@@ -335,6 +335,8 @@ class ScenarioItem(pytest.Item):
         result.rerun = (seeds.rerun_command(self.nodeid, base) + rerun_options(self.config)
                         + f" {peer_option} {self.peer}")  # fmt: skip
         result.extra["nodeid"] = self.nodeid
+        if self.peer != result.peer:  # a local binary names its release; its pins are the id's
+            result.extra["pin_peer"] = self.peer
         self.result = result
         self.user_properties.append(("scenario_status", result.status))
         for key in ("outcome", "pin", "verdict", "branch"):

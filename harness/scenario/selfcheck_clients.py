@@ -41,6 +41,8 @@ from harness.ssh.config import ConnectionConfig
 CLIENT_REFERENCES = ("rfc", "lenient", "closer", "fragile", "careless", "stranger")
 OPENING_BREAKERS = ("stranger",)  # fails every handshake: counts only for the opening areas
 USERNAME, PASSWORD = TEST_USER, TEST_PASSWORD  # what ClientPeerInfo describes
+CLOSE_GRACE = 2.0  # how long a reference waits for the server's EOF after the exit status
+LINGER = 0.4  # and how long it then lingers for the rest of the server's report
 RUN_BOUND = 8.0  # every wait of a reference client's run; its thread ends by then at the latest
 # Two cheap kex methods (pure-Python post-quantum ones would make the check slow), the second for
 # scenarios that re-exchange with changed preferences.
@@ -176,6 +178,7 @@ class ReferenceClientTarget:
             chan.settimeout(RUN_BOUND)
             chan.exec_command("true")
             self.exit_status = chan.recv_exit_status()
+            self._await_server_close(transport, chan)
             chan.close()
         except Exception as exc:  # the scenario server misbehaved: how the run ends is the behaviour
             self.error = exc
@@ -184,6 +187,18 @@ class ReferenceClientTarget:
             if self.behaviour in ("closer", "fragile"):
                 transport.hang_up()
         transport.close()
+
+    @staticmethod
+    def _await_server_close(transport: Any, chan: Any) -> None:
+        """Let the server finish its side first, as ssh does after an exit status, then linger a
+        moment: otherwise whether the rest of its report (a second exit-status, a status after its
+        CHANNEL_CLOSE) is read before our own close goes out is a race between two threads, and
+        the outcome flips under load."""
+        for done, bound in ((lambda: chan.eof_received or chan.closed, CLOSE_GRACE), (lambda: False, LINGER)):
+            try:
+                transport._wait(lambda done=done: done() or not transport.is_active(), bound, "the server's close")
+            except Exception:
+                pass  # a server that never closes, or the linger ran out: ours closes, as before
 
     def cleanup(self) -> None:
         if self.thread is not None:

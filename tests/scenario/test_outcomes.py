@@ -151,6 +151,15 @@ def test_update_rewrites_and_extends_pins(tmp_path: Path) -> None:
     assert update(tmp_path, rows) == []  # reset is one of the pinned alternatives
 
 
+def test_update_writes_the_pins_the_cell_was_checked_against(tmp_path: Path) -> None:
+    """A local binary run as ``dbclient`` reports its release; its pins stay under ``dbclient``."""
+    rows = [{"peer": "dbclient-2022.83", "scenario": "a/b", "status": "pass", "outcome": "reset",
+             "extra": {"pin_peer": "dbclient"}}]  # fmt: skip
+    assert update(tmp_path, rows) == ["dbclient  a/b: was (not pinned), now reset"]
+    assert PinFile.load(tmp_path, "dbclient").pins == {"a/b": "reset"}
+    assert PinFile.load(tmp_path, "dbclient-2022.83").pins == {}
+
+
 def test_changing_one_pin_makes_that_cell_fail_with_was_and_now(tmp_path: Path) -> None:
     """End to end against a real peer: a copy of the manifests with one pin changed."""
     import shutil
