@@ -106,6 +106,8 @@ def build_invocation(spec: ClientPeerSpec, files: ClientFiles, port: int, *, mod
     use_tty = mode == "shell" if tty is None else tty
     if spec.kind == "python":
         return _python(spec, files, port, mode, auth, command, use_tty)
+    if spec.kind == "zoo":
+        return _zoo(spec, files, port, auth, command, use_tty, name)
     if spec.kind == "plink" and not spec.container:
         args, env, binary = _plink(files, port, mode, auth, command, host_fingerprint, str(files.root),
                                     str(files.root / "home"))
@@ -121,6 +123,28 @@ def build_invocation(spec: ClientPeerSpec, files: ClientFiles, port: int, *, mod
                            out_dir=out_dir)  # fmt: skip
     return Invocation(argv, {}, use_tty, out_dir / "status", [docker_cli(), "kill", name] if name else None,
                       f"[{spec.peer_id} container] {binary} {' '.join(args)}")
+
+
+def _zoo(spec: ClientPeerSpec, files: ClientFiles, port: int, auth: str, command: str, tty: bool,
+         name: str) -> Invocation:  # fmt: skip
+    """A zoo client's run: its one command line (:meth:`harness.peers.zoo.ZooClient.argv`) in its
+    image, under the same wait-status wrapper as the other container clients. HOME is /tmp
+    in the container: the run directory is read-only and some runtimes write under $HOME."""
+    from harness.peers.zoo import ZOO_CLIENTS
+
+    client = ZOO_CLIENTS[spec.peer_id]
+    key = f"{MOUNT}/{files.key.name}" if auth == "publickey" else None
+    known_hosts = f"{MOUNT}/known_hosts" if client.checks_known_hosts else None
+    argv = client.argv(host="127.0.0.1", port=port, user=files.username, command=command, key=key,
+                       known_hosts=known_hosts)  # fmt: skip
+    env = {"HOME": "/tmp"} if key is not None else {"HOME": "/tmp", "HARNESS_PASSWORD": files.password}
+    out_dir = files.root / "out"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "status").unlink(missing_ok=True)
+    docker_argv = docker_run_argv(spec.peer_id, argv[1:], files.root, env=env, binary=argv[0], tty=tty, name=name,
+                                  out_dir=out_dir)  # fmt: skip
+    return Invocation(docker_argv, {}, tty, out_dir / "status", [docker_cli(), "kill", name] if name else None,
+                      f"[{spec.peer_id} container] {' '.join(argv)}")
 
 
 def _ssh(files: ClientFiles, port: int, mode: str, auth: str, command: str

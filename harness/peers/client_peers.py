@@ -11,6 +11,10 @@ Eleven peers (plus sanitizer builds), each identified like the server peers:
   python3-paramiko / python3-asyncssh under /usr/bin/python3; both driven by a small script of
   ours (``harness/peers/client_scripts/``).
 
+The zoo's clients (:data:`harness.peers.zoo.ZOO_CLIENTS`: libssh, libssh2, JSch, Net::SSH, Go,
+Erlang, node's ssh2, Conch, lsh, and AsyncSSH/paramiko of other releases) are client peers too,
+opt-in by id (``--client-peer libssh-0.10.6-client``), exec mode only.
+
 Aliases keep the old short names: ``openssh-client``, ``dbclient``, ``plink``, ``paramiko-client``,
 ``asyncssh-client``. What a peer can do is data here (:attr:`ClientPeerSpec.modes`); how to
 invoke it for one run is :mod:`harness.peers.client_invocation`.
@@ -53,6 +57,7 @@ class ClientPeerSpec:
     container: bool = False  # runs from an image of harness.peers.clients
     interpreter: str = ""  # kind "python": the interpreter that has the library
     sanitizer: bool = False  # a sanitizer build: not in the default set
+    zoo: bool = False  # a zoo client (harness.peers.zoo.ZOO_CLIENTS): opt-in, not in the default set
 
     @property
     def script(self) -> Path:
@@ -115,6 +120,11 @@ def client_specs() -> dict[str, ClientPeerSpec]:
         debian = debian_library_version(library) or "missing"
         pid = f"{library}-client-debian"
         specs[pid] = ClientPeerSpec(pid, library, "python", debian, MODES, interpreter=DEBIAN_PYTHON)
+    from harness.peers.zoo import ZOO_CLIENTS
+
+    # The zoo's clients share one command line (ZooClient.argv): log in, run one command.
+    specs.update({cid: ClientPeerSpec(cid, c.product, "zoo", c.version, ("exec",), True, zoo=True)
+                  for cid, c in ZOO_CLIENTS.items()})  # fmt: skip
     return specs
 
 
@@ -144,7 +154,8 @@ def known_client_peer_ids() -> list[str]:
 
 def default_client_peer_ids(docker: bool) -> list[str]:
     """The client peers a server-role run uses by default (container ones only with Docker)."""
-    return [pid for pid, spec in client_specs().items() if not spec.sanitizer and (docker or not spec.container)]
+    return [pid for pid, spec in client_specs().items()
+            if not spec.sanitizer and not spec.zoo and (docker or not spec.container)]
 
 
 def check_available(spec: ClientPeerSpec) -> None:

@@ -82,7 +82,9 @@ def run_client(client_id: str, args: list[str], share: Path, *, stdin: bytes | N
 
 def client_image(client_id: str) -> str:
     """The image a container client peer runs from (PeerError for an unknown id)."""
-    known = {**CLIENT_PEERS, **SANITIZER_CLIENT_PEERS}
+    from harness.peers.zoo import ZOO_CLIENTS
+
+    known = {**CLIENT_PEERS, **SANITIZER_CLIENT_PEERS, **{cid: (c.program, c.image) for cid, c in ZOO_CLIENTS.items()}}
     if client_id not in known:
         raise PeerError(f"unknown client peer {client_id!r}; known: {', '.join(known)}")
     return known[client_id][1]

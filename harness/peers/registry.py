@@ -99,7 +99,7 @@ def client_entries(sanitizer: bool = False) -> list[PeerEntry]:
     from harness.peers.client_peers import client_specs
 
     return [PeerEntry(spec.peer_id, spec.product, "client", ("docker",) if spec.container else ("process",))
-            for spec in client_specs().values() if spec.sanitizer == sanitizer]  # fmt: skip
+            for spec in client_specs().values() if spec.sanitizer == sanitizer and not spec.zoo]  # fmt: skip
 
 
 def default_launcher() -> str:

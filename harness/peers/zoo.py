@@ -188,6 +188,11 @@ class ZooClient:
     notes: str = ""
     password_login: bool = True  # False: -password-env is refused (exit 255)
     checks_known_hosts: bool = True  # False: -known-hosts is refused, host keys go unverified
+    # As a scenario client peer (harness.scenario.client_target): the host key type our server
+    # must sign with ("ed25519", "ecdsa", "rsa") and algorithms it must add to its default offer
+    # (ConnectionConfig field -> names) for this client to log in at all.
+    server_host_key: str = "ed25519"
+    server_algorithms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def image(self) -> str:
@@ -233,11 +238,13 @@ ZOO_CLIENTS: dict[str, ZooClient] = {c.client_id: c for c in (
               notes="no curve25519 (Debian has no x25519 gem); under OpenSSL 3 it reads RSA keys only in "
                     "PEM and fails to sign with OpenSSH-format ECDSA keys; reads its stdin to the end first"),
     ZooClient("jsch-0.1.54-client", "zoo-java", "bookworm", "/usr/local/bin/jsch-client", "jsch", "0.1.54",
-              user_keys=("rsa-pem",),
+              user_keys=("rsa-pem",), server_host_key="ecdsa",
               notes="no curve25519 or Ed25519: needs ecdh-sha2-nistp256 or DH, an ECDSA or RSA host key, "
                     "an RSA user key in PEM (signed with ssh-rsa, SHA-1)"),
     ZooClient("lsh-2.1-client", "zoo-lsh", "bookworm", "/usr/local/bin/lsh-client-run", "lsh", "2.1",
-              user_keys=("rsa-pem",), password_login=False, checks_known_hosts=False,
+              user_keys=("rsa-pem",), password_login=False, checks_known_hosts=False, server_host_key="rsa",
+              server_algorithms=(("kex", ("diffie-hellman-group14-sha1",)), ("host_key_algorithms", ("ssh-rsa",)),
+                                 ("ciphers", ("aes256-cbc",)), ("macs", ("hmac-sha1",))),
               notes="key login only (lsh asks for passwords on a tty); host keys not verified (-known-hosts "
                     "refused: lsh keeps them as SPKI ACLs); SHA-1 DH, CBC ciphers, hmac-sha1/md5"),
     ZooClient("erlang-ssh-4.15.2-client", "zoo-erlang", "bookworm", "/usr/local/bin/erlang-ssh-client", "erlang",

@@ -31,6 +31,7 @@ from harness.peers.client_peers import check_available, default_client_peer_ids,
 from harness.peers.injection import find_injections
 from harness.peers.testuser import TEST_PASSWORD, TEST_USER
 from harness.scenario.runner import StepFailure
+from harness.scenario.zoo_clients import zoo_needs
 from harness.ssh import policy as pol
 from harness.ssh.config import ConnectionConfig
 from harness.ssh.wire import messages as m
@@ -81,17 +82,20 @@ def client_peer_info(peer_id: str) -> ClientPeerInfo:
                                  "launcher": "docker" if spec.container else "process"})  # fmt: skip
 
 
-_HOST_KEY: Any = None
+_HOST_KEYS: dict[str, Any] = {}
 
 
-def server_host_key() -> Any:
-    """Our server's Ed25519 host key, one per process (the clients pin it per run)."""
-    global _HOST_KEY
-    if _HOST_KEY is None:
-        from harness.ssh.keys import Ed25519Key
+def server_host_key(key_type: str = "ed25519") -> Any:
+    """Our server's host key of ``key_type`` ("ed25519"; "ecdsa" or "rsa" for the zoo clients
+    that lack Ed25519), one per process and type (the clients pin it per run)."""
+    if key_type not in _HOST_KEYS:
+        from harness.ssh.keys import ECDSAKey, Ed25519Key, RSAKey
 
-        _HOST_KEY = Ed25519Key.generate()
-    return _HOST_KEY
+        makers = {"ed25519": Ed25519Key.generate, "ecdsa": ECDSAKey.generate, "rsa": lambda: RSAKey.generate(2048)}
+        if key_type not in makers:
+            raise ValueError(f"unknown host key type {key_type!r}; choose from {', '.join(makers)}")
+        _HOST_KEYS[key_type] = makers[key_type]()
+    return _HOST_KEYS[key_type]
 
 
 class ClientLoginPolicy(pol.ServerPolicy):
@@ -173,6 +177,9 @@ class ClientTarget:
         self.info = info
         self.spec = resolve(info.peer_id)
         self.mode, self.auth, self.command, self.tty, self.key_type = mode, auth, command, tty, key_type
+        self.zoo = zoo_needs(self.spec.peer_id, key_type)
+        if self.zoo is not None:
+            self.key_type = self.zoo.key_type
         self.command_line = command_line
         self.exit_bound = exit_bound
         self.process: ClientProcess | None = None
@@ -187,9 +194,21 @@ class ClientTarget:
         """Whether this client peer has ``mode`` (dbclient has no sftp): for not-applicable cells."""
         return mode in self.spec.modes
 
+    def not_applicable(self) -> str | None:
+        """Why this peer cannot play the run asked for (mode, auth), None when it can."""
+        if self.zoo is not None and self.mode not in self.spec.modes:
+            return f"zoo client {self.spec.peer_id} runs only one exec command (no {self.mode} mode)"
+        if not self.supports(self.mode):
+            return f"{self.spec.peer_id} has no {self.mode} mode"
+        if self.zoo is not None and self.auth == "password" and not self.zoo.password_login:
+            return f"zoo client {self.spec.peer_id} has no password login"
+        return None
+
     def configure(self, config: ConnectionConfig) -> None:
-        config.server_host_keys = [server_host_key()]
+        config.server_host_keys = [server_host_key(self.zoo.host_key if self.zoo else "ed25519")]
         config.apply_server_defaults()
+        if self.zoo is not None:
+            self.zoo.widen(config)
         self._config = config
 
     def record_sent(self, payload: bytes) -> None:
@@ -216,7 +235,7 @@ class ClientTarget:
             listener.settimeout(ACCEPT_POLL)
             port = listener.getsockname()[1]
             self.info.port = port
-            host_key = server_host_key()
+            host_key = server_host_key(self.zoo.host_key if self.zoo else "ed25519")
             files.write_host_files(port, f"{host_key.get_name()} {host_key.get_base64()}")
             name = f"harness-client-{os.getpid()}-{port}"
             if self.command_line is not None:

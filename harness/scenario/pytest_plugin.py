@@ -288,9 +288,9 @@ class ScenarioItem(pytest.Item):
 
             info = client_peer_info(self.peer)
             target = ClientTarget(info, mode=self.scenario.client_mode, auth=self.scenario.client_auth)
-            if not target.supports(self.scenario.client_mode):
+            if target.not_applicable():
                 result = Result(self.variant, self.scenario.area, self.peer, NA, seed=base,
-                                reason=f"{self.peer} has no {self.scenario.client_mode} mode")  # fmt: skip
+                                reason=target.not_applicable())  # fmt: skip
                 self._finish(result, base)
                 return
         exp = expectations().lookup(self.variant, self.scenario.id, self.peer)
