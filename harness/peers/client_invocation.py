@@ -136,7 +136,7 @@ def _zoo(spec: ClientPeerSpec, files: ClientFiles, port: int, auth: str, command
     key = f"{MOUNT}/{files.key.name}" if auth == "publickey" else None
     known_hosts = f"{MOUNT}/known_hosts" if client.checks_known_hosts else None
     argv = client.argv(host="127.0.0.1", port=port, user=files.username, command=command, key=key,
-                       known_hosts=known_hosts)  # fmt: skip
+                       known_hosts=known_hosts, options=client.scenario_options)  # fmt: skip
     env = {"HOME": "/tmp"} if key is not None else {"HOME": "/tmp", "HARNESS_PASSWORD": files.password}
     out_dir = files.root / "out"
     out_dir.mkdir(exist_ok=True)

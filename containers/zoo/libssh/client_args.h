@@ -1,8 +1,9 @@
 /* Command line shared by the zoo's C clients (libssh-client, libssh2-client):
  *
- *   CLIENT -p PORT -l USER [-i KEY | -password-env VAR] [-known-hosts FILE] HOST COMMAND
+ *   CLIENT -p PORT -l USER [-i KEY | -password-env VAR] [-known-hosts FILE] [-ciphers LIST] HOST COMMAND
  *
- * Without -known-hosts any host key is accepted. The client runs COMMAND with its stdin,
+ * Without -known-hosts any host key is accepted; -ciphers replaces the library's cipher list
+ * (both directions). The client runs COMMAND with its stdin,
  * stdout and stderr and exits with the remote exit status (255: connection or login failed).
  */
 #ifndef ZOO_CLIENT_ARGS_H
@@ -14,7 +15,7 @@
 #include <string.h>
 
 struct client_args {
-    const char *host, *user, *key, *password, *known_hosts, *command;
+    const char *host, *user, *key, *password, *known_hosts, *command, *ciphers;
     int port;
 };
 
@@ -31,7 +32,7 @@ static void client_fail(const char *format, ...)
 
 static struct client_args parse_client_args(int argc, char **argv)
 {
-    struct client_args args = {NULL, getenv("USER"), NULL, NULL, NULL, NULL, 22};
+    struct client_args args = {NULL, getenv("USER"), NULL, NULL, NULL, NULL, NULL, 22};
     int i = 1;
     for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
         const char *option = argv[i], *value = argv[i + 1];
@@ -45,11 +46,13 @@ static struct client_args parse_client_args(int argc, char **argv)
             args.password = getenv(value);
         else if (strcmp(option, "-known-hosts") == 0)
             args.known_hosts = value;
+        else if (strcmp(option, "-ciphers") == 0)
+            args.ciphers = value;
         else
             client_fail("unknown option %s", option);
     }
     if (argc - i != 2 || args.user == NULL || args.port <= 0)
-        client_fail("usage: %s -p PORT -l USER [-i KEY | -password-env VAR] [-known-hosts FILE] HOST COMMAND",
+        client_fail("usage: %s -p PORT -l USER [-i KEY | -password-env VAR] [-known-hosts FILE] [-ciphers LIST] HOST COMMAND",
                     argv[0]);
     args.host = argv[i];
     args.command = argv[i + 1];

@@ -68,6 +68,9 @@ int main(int argc, char **argv)
     libssh2_init(0);
     int sock = connect_tcp(args.host, args.port);
     LIBSSH2_SESSION *session = libssh2_session_init();
+    if (args.ciphers != NULL && (libssh2_session_method_pref(session, LIBSSH2_METHOD_CRYPT_CS, args.ciphers) != 0 ||
+                                 libssh2_session_method_pref(session, LIBSSH2_METHOD_CRYPT_SC, args.ciphers) != 0))
+        client_fail("bad -ciphers %s", args.ciphers);
     if (libssh2_session_handshake(session, sock) != 0)
         client_fail("handshake failed");
     if (args.known_hosts != NULL)
