@@ -146,7 +146,9 @@ def capabilities(peer_id: str) -> str:
     KEXINIT probe saw (counts and the first choice of each list)."""
     if peer_id in ZOO_CLIENTS:
         client = ZOO_CLIENTS[peer_id]
-        return f"client keys {','.join(client.user_keys)}" + (f"; {client.notes}" if client.notes else "")
+        logins = "key or password" if client.password_login else "key"
+        return (f"--client-peer: exec, {logins} login; client keys {','.join(client.user_keys)}"
+                + (f"; {client.notes}" if client.notes else ""))
     server = ZOO_SERVERS[peer_id]
     line = f"auth {server.auth_methods}; subsystems {','.join(server.subsystems) or 'none'}"
     offer = recorded_offers().get(peer_id)

@@ -58,6 +58,7 @@ def test_capabilities_show_the_recorded_offer(tmp_path: Path, monkeypatch: pytes
     line = capabilities("lsh-2.1")
     assert "kex 2 (diffie-hellman-group14-sha1...)" in line and "macs 2 (hmac-sha1...)" in line
     assert "client keys rsa-pem" in capabilities("lsh-2.1-client")
+    assert capabilities("lsh-2.1-client").startswith("--client-peer: exec, key login;")
 
 
 def test_every_entry_has_its_recipe() -> None:
