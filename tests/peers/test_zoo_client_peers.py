@@ -81,3 +81,20 @@ def test_a_zoo_client_plays_a_scenario_file_and_gets_an_outcome() -> None:
     assert (result.status, result.outcome) == ("pass", "reply REQUEST_FAILURE"), result.message
     run = result.extra["client_run"]
     assert run["peer_id"] == FASTEST and run["hung"] is False and run["signal"] is None, run
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(("peer", "host_key_algorithm", "kex"), [
+    ("jsch-0.1.54-client", "ecdsa-sha2-nistp256", "ecdh-sha2-nistp256"),
+    ("lsh-2.1-client", "ssh-rsa", "diffie-hellman-group14-sha1"),
+])  # fmt: skip
+def test_zoo_clients_without_ed25519_log_in_with_what_their_plan_adds(peer: str, host_key_algorithm: str,
+                                                                     kex: str) -> None:  # fmt: skip
+    """JSch and lsh cannot use our default Ed25519 host key (lsh not even our default offer): the
+    plan's host key, offer and RSA user key get them through a whole exec session."""
+    failure, target, ctx = run_client(peer, session_steps("exec"))
+    report = target.report()
+    assert report is not None and failure is None, f"{failure}\n{report and report.describe()}"
+    assert (ctx.conn.kex.negotiated.host_key, ctx.conn.kex.negotiated.kex) == (host_key_algorithm, kex)
+    assert received(ctx, m.UserauthRequestPublickey)[-1].key_blob.startswith(b"\x00\x00\x00\x07ssh-rsa")
+    assert (report.returncode, report.hung) == (STATUS, False), report.describe()
