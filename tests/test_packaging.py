@@ -110,6 +110,8 @@ def test_wheel_contents_and_metadata(installed: tuple[Path, Path, dict[str, str]
         names = set(archive.namelist())
         metadata = archive.read(f"ssh_harness-{__version__}.dist-info/METADATA").decode()
     assert "harness/py.typed" in names
+    # The client-peer scripts run under other interpreters and import their option parser from beside them.
+    assert {"harness/peers/client_scripts/paramiko_client.py", "harness/peers/client_scripts/client_args.py"} <= names
     assert f"ssh_harness-{__version__}.dist-info/licenses/LICENSE" in names
     assert "License-Expression: MIT" in metadata and "Name: ssh-harness" in metadata
     assert "Provides-Extra: fuzz" in metadata and "Provides-Extra: scenarios" in metadata
