@@ -226,3 +226,24 @@ def test_a_peer_we_share_no_algorithm_with_is_offered_its_own() -> None:
     modern = ConnectionConfig()
     meet_legacy_peer(modern, {"kex": ["curve25519-sha256", "diffie-hellman-group1-sha1"]})
     assert modern.kex == default.kex
+
+
+def test_a_failed_check_in_call_fails_the_cell_and_a_crash_in_it_is_ours() -> None:
+    """``Call``: an AssertionError is the scenario's check failing on the peer (FAIL, no
+    traceback); any other exception is a harness error (ERROR, with its traceback)."""
+    from harness.scenario import Call, Scenario
+    from harness.scenario.execute import ERROR, run_one
+
+    def check(ctx: Context) -> None:
+        raise AssertionError("the peer echoed late data")
+
+    def broken(ctx: Context) -> None:
+        raise KeyError("typo")
+
+    info = SimpleNamespace(peer_id="nobody", address=("127.0.0.1", 9), algorithms={})
+    for fn, status in ((check, FAIL), (broken, ERROR)):
+        scenario = Scenario(steps=[Call(fn, "a check")])
+        scenario.id, scenario.area = "selftest/call", "selftest"
+        result = run_one(scenario, "selftest/call", {}, info, 1, None)
+        assert result.status == status, result.message
+        assert ("Traceback" in result.message) == (status == ERROR), result.message

@@ -265,13 +265,21 @@ class Wait(Step):
 
 
 class Call(Step):
-    """Escape hatch: ``fn(ctx)``. Prefer a named step when something is needed twice."""
+    """Escape hatch: ``fn(ctx)``. Prefer a named step when something is needed twice.
+
+    An ``AssertionError`` from ``fn`` is the scenario's own check failing on what the peer did:
+    a FAIL of the cell, like any step's expected/got. Any other exception stays a harness error."""
 
     def __init__(self, fn: Callable[[Context], None], description: str = "Call") -> None:
         self.fn, self.description = fn, description
 
     def run(self, ctx: Context) -> None:
-        self.fn(ctx)
+        try:
+            self.fn(ctx)
+        except StepFailure:
+            raise
+        except AssertionError as exc:
+            raise StepFailure(f"{ctx.step_label}: {exc}") from exc
         ctx.flush()
 
     def describe(self) -> str:
