@@ -25,8 +25,8 @@ from typing import TypeVar
 
 from harness.ssh import events as ev
 from harness.ssh.connection import Connection
-from harness.ssh.phases import Phase
 from harness.ssh.errors import ConnectionLost, LocalPolicyError, RemoteProtocolError, SSHException, SSHTimeout
+from harness.ssh.phases import Phase
 
 T = TypeVar("T")
 # One recv takes many packets at once; 256 KiB covers a full window burst on loopback.

@@ -133,7 +133,7 @@ def test_table_matches_the_rfcs(role: Role) -> None:
     # RFC 4253 7.1: transport-generic numbers (1-19) may come during a key exchange, so an
     # unassigned one is only unrecognized (UNIMPLEMENTED); RFC 4252 6: a server disconnects on
     # any number from 80 up before authentication is complete (a client is not told to).
-    assert phases.TRANSPORT_GENERIC == frozenset(range(1, 20)) and phases.AFTER_AUTH_FROM == 80
+    assert frozenset(range(1, 20)) == phases.TRANSPORT_GENERIC and phases.AFTER_AUTH_FROM == 80
     assert not phases.unassigned_is_violation(role, Phase.CONNECTED, 15, True)
     assert phases.unassigned_is_violation(role, Phase.CONNECTED, 150, True)
     assert phases.unassigned_is_violation(role, Phase.USERAUTH, 200, False) is (role is Role.SERVER)

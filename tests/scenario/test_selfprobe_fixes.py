@@ -115,10 +115,10 @@ def _plain_packet(payload: bytes) -> bytes:
 def test_the_server_closes_after_the_clients_disconnect() -> None:
     """RFC 4253 11.1: nothing is accepted after a DISCONNECT. Our server read on until the client
     closed, so a client that said DISCONNECT and then kept the TCP connection held a thread."""
-    with Listener([Ed25519Key.generate()], ServeConfig(username="u", password="p")) as listener:
-        with socket.create_connection(listener.address, timeout=BOUND) as sock:
-            sock.sendall(b"SSH-2.0-selfprobe\r\n" + _plain_packet(disconnect_payload(11, "bye")))
-            received = b""
-            while data := sock.recv(65536):  # our server's version line and KEXINIT, then its close
-                received += data
-            assert received.startswith(b"SSH-2.0-")
+    with (Listener([Ed25519Key.generate()], ServeConfig(username="u", password="p")) as listener,
+          socket.create_connection(listener.address, timeout=BOUND) as sock):  # fmt: skip
+        sock.sendall(b"SSH-2.0-selfprobe\r\n" + _plain_packet(disconnect_payload(11, "bye")))
+        received = b""
+        while data := sock.recv(65536):  # our server's version line and KEXINIT, then its close
+            received += data
+        assert received.startswith(b"SSH-2.0-")
