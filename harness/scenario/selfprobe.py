@@ -209,31 +209,36 @@ class BatchReport:
 
 
 def _run_checked(name: str, cells: list[Cell], one: Callable[[Job], tuple[str, str, Result]],
-                 server: Any, workers: int) -> BatchReport:  # fmt: skip
-    normal_session(server)  # warm-up outside the snapshot: lazy imports and caches are no leak
+                 server: Any, workers: int, settle_bound: float) -> BatchReport:  # fmt: skip
+    # A warm-up login outside the snapshot: lazy imports and caches are no leak.
+    refused = _login_problems(server, "before the batch")
     before = Snapshot.take()
     started = time.monotonic()
     with TracebackTrap().installed() as trap, keeps_serving(server) as serving:
         verdicts = run_cells(cells, ("rfc",), (), one, workers)
     report = BatchReport(name, {v.variant: v.results["rfc"] for v in verdicts}, list(trap.found))
-    report.leaks = settle(before)
-    report.serving = list(serving)
-    try:
-        normal_session(server)
-    except Exception as exc:
-        report.serving.append(f"a normal login after the batch failed: {type(exc).__name__}: {exc}")
+    report.leaks = settle(before, settle_bound)
+    report.serving = refused + list(serving) + _login_problems(server, "after the batch")
     report.seconds = round(time.monotonic() - started, 1)
     return report
 
 
+def _login_problems(server: Any, when: str) -> list[str]:
+    try:
+        normal_session(server)
+    except Exception as exc:
+        return [f"a normal login {when} failed: {type(exc).__name__}: {exc}"]
+    return []
+
+
 def probe(name: str, cells: list[Cell], one: Callable[[Job], tuple[str, str, Result]], server: Any,
-          workers: int = 8) -> BatchReport:  # fmt: skip
+          workers: int = 8, settle_bound: float = SETTLE_BOUND) -> BatchReport:  # fmt: skip
     """Run ``cells`` (each through ``one``, as run_cells calls it, against the ``rfc``
     reference) in parallel with the four checks; on a problem, find the cells that cause it."""
-    report = _run_checked(name, cells, one, server, workers)
+    report = _run_checked(name, cells, one, server, workers, settle_bound)
     if report.problems and len(cells) > 1:
         for cell in cells:
-            alone = _run_checked(cell[1], [cell], one, server, 1)
+            alone = _run_checked(cell[1], [cell], one, server, 1, settle_bound)
             if alone.problems:
                 report.culprits[cell[1]] = alone.problems
     return report

@@ -17,7 +17,11 @@ all; a batch with a problem is run again cell by cell, and the failure names the
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,3 +107,55 @@ def test_deviations_name_real_cells() -> None:
     known = {variant for cells in CELLS.values() for _, variant, _ in cells}
     assert set(DEVIATIONS) <= known, sorted(set(DEVIATIONS) - known)
     assert len(known) >= 350  # both roles, every family: the probe did not lose half the library
+
+
+def _cells(*ids: str) -> list[Any]:
+    return [cell for cell in CELLS["server"] if cell[1] in ids]
+
+
+def test_the_probe_sees_leaks_and_tracebacks_and_names_the_cell(server: Any) -> None:
+    """The checks can fail: a cell whose run leaves a thread, a file and a child behind and logs
+    a traceback is caught, and the cell-by-cell rerun names it and not its clean neighbour."""
+    release, held = threading.Event(), []
+    plain = _one_against(server, "server")
+
+    def leaky(job: Job) -> tuple[str, str, Any]:
+        out = plain(job)
+        if job[1] == "sanity/handshake":
+            threading.Thread(target=release.wait, name="planted-leak", daemon=True).start()
+            held.append(open(os.devnull, "rb"))  # noqa: SIM115 (left open on purpose)
+            held.append(subprocess.Popen(["sleep", "60"]))
+            try:
+                raise RuntimeError("planted")
+            except RuntimeError:
+                logging.getLogger("harness.selfprobe_test").warning("planted failure", exc_info=True)
+        return out
+
+    try:
+        report = probe("planted", _cells("sanity/handshake", "service/refused[unknown]"), leaky, server,
+                       settle_bound=0.5)  # fmt: skip
+    finally:
+        release.set()
+        for thing in held:
+            if isinstance(thing, subprocess.Popen):
+                thing.kill()
+                thing.wait(5)
+            else:
+                thing.close()
+    text = report.describe()
+    assert "thread 'planted-leak'" in text and "file descriptor" in text and "child process" in text, text
+    assert any("planted failure" in line and "exc_info" in line for line in report.tracebacks), text
+    assert list(report.culprits) == ["sanity/handshake"], text
+
+
+def test_the_probe_sees_a_server_that_stops_serving(tmp_path: Path) -> None:
+    with reference("rfc", tmp_path) as ref:
+        plain = _one_against(ref.info, "server")
+
+        def stopping(job: Job) -> tuple[str, str, Any]:
+            out = plain(job)
+            ref.listener.close()  # as a server whose accept loop died would
+            return out
+
+        report = probe("stopping", _cells("sanity/handshake"), stopping, ref.info, settle_bound=0.5)
+    assert any("after the batch failed" in line for line in report.serving), report.describe()
