@@ -33,6 +33,7 @@ from typing import Any
 
 from harness.scenario.execute import Result
 from harness.scenario.selfcheck import Job, run_cells
+from harness.scenario.selfcheck_clients import PASSWORD, RUN_BOUND, USERNAME, ReferenceClientTarget
 
 Cell = tuple[Any, str, dict[str, Any]]  # (Scenario, variant id, params), as run_cells takes them
 # How long a cell's threads, descriptors and children may outlive it: the reference client's
@@ -41,6 +42,42 @@ Cell = tuple[Any, str, dict[str, Any]]  # (Scenario, variant id, params), as run
 SETTLE_BOUND = 10.0
 NORMAL_BOUND = 10.0  # every wait of the normal login that shows the server still serves
 NORMAL_EVERY = 0.5  # seconds between normal logins while a batch runs
+# Authentication requests after the first password failure, as ssh's NumberOfPasswordPrompts (3).
+LOGIN_RETRIES = 2
+
+
+class ProbeClientTarget(ReferenceClientTarget):
+    """The ``rfc`` reference client logging in as an interactive user does.
+
+    After a failure it tries again while the server still offers a way: the password once more,
+    or keyboard-interactive answering every prompt with the password. Why not the self-check's
+    client (one password, then it gives up): the probe must reach the server's later abuse
+    (prompt floods, control characters in prompts) with our client; the self-check keeps its
+    simpler client, whose behaviours its verdicts were built on."""
+
+    def __init__(self) -> None:
+        super().__init__("rfc")
+
+    def login(self, transport: Any, hostkey: Any) -> None:
+        from harness.ssh.errors import AuthenticationException, BadAuthenticationType
+
+        transport.connect(hostkey=hostkey, timeout=RUN_BOUND)
+        method = "password"
+        for attempt in range(LOGIN_RETRIES + 1):
+            try:
+                if method == "password":
+                    transport.auth_password(USERNAME, PASSWORD)
+                else:
+                    transport.auth_interactive_dumb(USERNAME, PASSWORD)
+                return
+            except BadAuthenticationType as exc:  # the method is not offered: another one is
+                offered = [m for m in ("password", "keyboard-interactive") if m in exc.allowed_types]
+                if not offered or attempt == LOGIN_RETRIES:
+                    raise
+                method = offered[0]
+            except AuthenticationException:
+                if attempt == LOGIN_RETRIES:
+                    raise
 
 
 @dataclass(frozen=True)

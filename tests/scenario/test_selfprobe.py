@@ -32,8 +32,8 @@ from harness.scenario.execute import NA, PASS, XFAIL, run_one
 from harness.scenario.expectations import Expectation
 from harness.scenario.model import discover
 from harness.scenario.selfcheck import Job, reference, variants
-from harness.scenario.selfcheck_clients import ReferenceClientTarget, server_variants
-from harness.scenario.selfprobe import probe
+from harness.scenario.selfcheck_clients import server_variants
+from harness.scenario.selfprobe import ProbeClientTarget, probe
 
 ROOT = Path(__file__).resolve().parents[2] / "scenarios"
 SCENARIOS = discover(ROOT)
@@ -56,15 +56,6 @@ DEVIATIONS: dict[str, Expectation] = {
         "a SERVICE_REQUEST after login is refused as RFC 4253 10 says a refused service is: "
         "DISCONNECT SERVICE_NOT_AVAILABLE (7); the scenario accepts only UNIMPLEMENTED or PROTOCOL_ERROR",
         "got: DISCONNECT(reason=7"),
-    **{f"client/extra_message_after_kex[{name}]": _deviation(
-        "the reference client holds one password: after the scenario's USERAUTH_FAILURE it has "
-        "nothing left to try and disconnects (BY_APPLICATION) where the scenario waits for another "
-        "USERAUTH_REQUEST, as an interactive client would send", "got: DISCONNECT(reason=11")
-       for name in ("ignore", "debug", "debug_escape")},
-    **{f"client/kbd_interactive_abuse[{name}]": _deviation(
-        "the reference client authenticates by password only, so it never reaches the abusive "
-        "keyboard-interactive prompts: it disconnects (BY_APPLICATION) once password is not offered",
-        "got: DISCONNECT(reason=11") for name in ("many_prompts", "huge_prompt", "control_chars")},
 }  # fmt: skip
 
 
@@ -85,7 +76,7 @@ def _one_against(server: Any, role: str) -> Any:
         expectation = DEVIATIONS.get(variant)
         if role == "server":
             return variant, behaviour, run_one(sc, variant, params, server, 1, expectation)
-        target = ReferenceClientTarget(behaviour)
+        target = ProbeClientTarget()
         return variant, behaviour, run_one(sc, variant, params, target.info, 1, expectation, target)
 
     return one
