@@ -3,16 +3,20 @@ engine makes, every misbehaviour family in both directions (harness/scenario/sel
 
 Every client-role scenario variant (scenarios/ except scenarios/client) runs against the ``rfc``
 reference server of the self-check (our server as it is); every server-role variant against the
-``rfc`` reference client (our client as it is). Per cell: the result is pass, n/a (the scenario
-does not apply to our stack: a host key type the reference does not hold), or a strict xfail
-listed in DEVIATIONS with its reason; an XPASS fails, so the table cannot go stale. Per batch:
-no traceback in the logs or in any thread, no thread, descriptor or child process left once
-SETTLE_BOUND has passed, and normal logins to the reference server succeed during and after it.
+``rfc`` reference client (our client as it is, logging in as an interactive user does:
+ProbeClientTarget). Per cell: the result is pass, n/a (the scenario needs something the
+reference server is not set up for: another host key type, a banner, AcceptEnv...), or a strict
+xfail listed in DEVIATIONS with its reason; an XPASS fails, so the table cannot go stale. Per
+batch: no traceback in the logs or in any thread, no thread, descriptor (no tolerance: a warm-up
+login runs before the snapshot) or child process left once SETTLE_BOUND has passed, and normal
+logins to the reference server succeed during and after it. Server-role batches run the same
+logins: there they show that our client's failures left the process able to serve and log in.
 
 Why batches, not a leak check per cell: threads, descriptors and children belong to the whole
 process, so a per-cell check forces one cell at a time (about 90 s on 2 cores, over the
-budget of a test file). Cells run in parallel within one batch per (role, area), about 20 s in
-all; a batch with a problem is run again cell by cell, and the failure names the cell.
+budget of a test file). Cells run in parallel within one batch per (our role, area), about 16 s
+in all with -n 2; a batch with a problem is run again cell by cell, and the failure names the
+batch and the cell.
 """
 
 from __future__ import annotations
