@@ -30,6 +30,8 @@ ConfigValue = Any  # a value, or a callable(PeerInfo) -> value
 def make_config(ctx: Context, overrides: dict[str, ConfigValue]) -> ConnectionConfig:
     cfg = ConnectionConfig()
     cfg.strict_kex = ctx.strict_kex  # the scenario's choice; a step's own option below wins
+    if ctx.role != "server":
+        meet_legacy_peer(cfg, getattr(ctx.info, "algorithms", None) or {})
     for key, value in overrides.items():
         if callable(value):
             value = value(ctx.info)
@@ -37,6 +39,32 @@ def make_config(ctx: Context, overrides: dict[str, ConfigValue]) -> ConnectionCo
             raise ValueError(f"ConnectionConfig has no option {key!r}")
         setattr(cfg, key, tuple(value) if isinstance(value, list) else value)
     return cfg
+
+
+def _implemented() -> dict[str, tuple[str, frozenset[str]]]:
+    """ConnectionConfig field -> (the peer's advertised-algorithms key, what our core implements)."""
+    from harness.ssh.crypto.protection import CIPHERS, MACS
+    from harness.ssh.kex.methods import KEX_METHODS
+    from harness.ssh.keys import SUPPORTED_HOST_KEY_ALGORITHMS
+
+    return {"kex": ("kex", frozenset(KEX_METHODS)),
+            "host_key_algorithms": ("host_key", frozenset(SUPPORTED_HOST_KEY_ALGORITHMS)),
+            "ciphers": ("cipher_c2s", frozenset(CIPHERS)),
+            "macs": ("mac_c2s", frozenset(MACS))}  # fmt: skip
+
+
+def meet_legacy_peer(cfg: ConnectionConfig, advertised: dict[str, Any]) -> None:
+    """Where our default offer shares nothing with what the peer advertises (GNU lsh offers only
+    SHA-1 Diffie-Hellman and CBC ciphers), append what it offers and our core implements, as a
+    user would with ``KexAlgorithms=+...``: otherwise every scenario against it would end in a
+    failed negotiation instead of testing what it is about. Peers we share an algorithm with
+    (every other peer) get our defaults unchanged; a scenario's own options still win."""
+    for field_name, (key, implemented) in _implemented().items():
+        offered = tuple(advertised.get(key) or ())
+        ours = getattr(cfg, field_name)
+        if not offered or set(ours) & set(offered):
+            continue
+        setattr(cfg, field_name, (*ours, *(a for a in offered if a in implemented)))
 
 
 class Connect(Step):
@@ -237,13 +265,21 @@ class Wait(Step):
 
 
 class Call(Step):
-    """Escape hatch: ``fn(ctx)``. Prefer a named step when something is needed twice."""
+    """Escape hatch: ``fn(ctx)``. Prefer a named step when something is needed twice.
+
+    An ``AssertionError`` from ``fn`` is the scenario's own check failing on what the peer did:
+    a FAIL of the cell, like any step's expected/got. Any other exception stays a harness error."""
 
     def __init__(self, fn: Callable[[Context], None], description: str = "Call") -> None:
         self.fn, self.description = fn, description
 
     def run(self, ctx: Context) -> None:
-        self.fn(ctx)
+        try:
+            self.fn(ctx)
+        except StepFailure:
+            raise
+        except AssertionError as exc:
+            raise StepFailure(f"{ctx.step_label}: {exc}") from exc
         ctx.flush()
 
     def describe(self) -> str:
