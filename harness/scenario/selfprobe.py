@@ -180,14 +180,13 @@ def normal_session(info: Any, bound: float = NORMAL_BOUND) -> None:
     """A well-behaved login to a reference server: our client, its password, ``exec true``.
 
     Raises (with the reason) when the server does not serve it within ``bound`` seconds."""
-    from harness.ssh.keys import parse_public_key_line
+    from harness.ssh.keys.known_hosts import HostKeys
     from harness.transport import Transport
 
-    line = Path(info.known_hosts).read_text().split(None, 1)[1].strip()
     sock = socket.create_connection((info.host, info.port), timeout=bound)
     with Transport(sock) as transport:
-        transport.connect(hostkey=parse_public_key_line(line), username=info.username, password=info.password,
-                          timeout=bound)  # fmt: skip
+        transport.connect(host_keys=HostKeys(info.known_hosts), hostname=info.host, port=info.port,
+                          username=info.username, password=info.password, timeout=bound)  # fmt: skip
         chan = transport.open_session(timeout=bound)
         chan.settimeout(bound)
         chan.exec_command("true")

@@ -5,7 +5,7 @@ Every client-role scenario variant (scenarios/ except scenarios/client) runs aga
 reference server of the self-check (our server as it is); every server-role variant against the
 ``rfc`` reference client (our client as it is, logging in as an interactive user does:
 ProbeClientTarget). Per cell: the result is pass, n/a (the scenario needs something the
-reference server is not set up for: another host key type, a banner, AcceptEnv...), or a strict
+reference server is not set up for: a banner, AcceptEnv, a rekey limit...), or a strict
 xfail listed in DEVIATIONS with its reason; an XPASS fails, so the table cannot go stale. Per
 batch: no traceback in the logs or in any thread, no thread, descriptor (no tolerance: a warm-up
 login runs before the snapshot) or child process left once SETTLE_BOUND has passed, and normal
@@ -67,10 +67,20 @@ def _batches() -> list[tuple[str, str]]:
     return sorted({(role, sc.area) for role, cells in CELLS.items() for sc, _, _ in cells})
 
 
+def _host_keys() -> list[Any]:
+    """Every host key type we implement besides the reference's Ed25519: the per-type cells
+    (kex/host_key_each, kex/guess_wrong_host_key) then run against our server's signatures."""
+    from harness.ssh.keys import DSSKey, ECDSAKey, RSAKey
+
+    return [ECDSAKey.generate(256), ECDSAKey.generate(384), ECDSAKey.generate(521), RSAKey.generate(2048),
+            DSSKey.generate()]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Any]:
     """The rfc reference server (our server as it is), shared by the module's batches."""
-    with tempfile.TemporaryDirectory(prefix="harness-selfprobe-") as tmp, reference("rfc", Path(tmp)) as ref:
+    with (tempfile.TemporaryDirectory(prefix="harness-selfprobe-") as tmp,
+          reference("rfc", Path(tmp), _host_keys()) as ref):  # fmt: skip
         yield ref.info
 
 
