@@ -115,11 +115,15 @@ def _open_fds() -> dict[int, str]:
 def _children() -> frozenset[int]:
     """Child processes of every thread of ours (zombies included: unreaped is leaked too)."""
     pids: set[int] = set()
+    read = 0
     for task in os.listdir("/proc/self/task"):
         try:
             pids.update(int(p) for p in Path(f"/proc/self/task/{task}/children").read_text().split())
+            read += 1
         except OSError:
             pass  # the thread ended meanwhile
+    if not read:  # never a silent pass: the check would see no child at all
+        raise RuntimeError("/proc/self/task/*/children is missing (a kernel without CONFIG_PROC_CHILDREN)")
     return frozenset(pids)
 
 
