@@ -25,6 +25,9 @@ from harness.peers.base import PeerInfo, PeerStartError
 from harness.peers.registry import info_supports_password, start_peer
 from harness.peers.zoo import ZOO_CLIENTS, ZOO_SERVERS
 from harness.peers.zoo_docker import run_zoo_client, start_zoo_server
+from harness.scenario import Call, Connect, Expect, ExpectClose, ExpectNothing, Scenario, Send, WaitKex, m
+from harness.scenario.execute import run_steps
+from harness.scenario.runner import Context
 from harness.ssh.errors import SSHException
 
 pytestmark = [pytest.mark.peer, pytest.mark.docker, pytest.mark.slow, pytest.mark.zoo]
@@ -159,6 +162,68 @@ def test_server_offers_group_exchange_it_then_refuses(zoo_images: None, peer_id:
         with pytest.raises(SSHException):
             connect(handle.info, kex=("diffie-hellman-group-exchange-sha256",)).close()
         assert GEX_REFUSERS[peer_id] in handle.logs()
+
+
+UPPITY = "uppity-0.78"
+
+
+def _password_during_the_key_exchange(ctx: Context) -> None:
+    ctx.conn.auth.password(ctx.info.username, ctx.info.password)
+
+
+# SERVICE_REQUEST and a password USERAUTH_REQUEST queued while the first key exchange runs: our
+# core sends both in one write right behind its NEWKEYS.
+PIPELINED_LOGIN = Scenario(timeout=5, strict_kex=True, steps=[
+    Connect(), Call(_password_during_the_key_exchange, "password request queued during the key exchange"),
+    WaitKex(), Expect(m.ServiceAccept), ExpectNothing(2.0), Send(m.Ignore(data=b"nudge")), Expect(m.UserauthSuccess)])
+
+
+def test_uppity_holds_a_userauth_request_sent_with_the_service_request(zoo_images: None, tmp_path: Path) -> None:
+    """Deviation pinned: Uppity 0.78 answers SERVICE_REQUEST but leaves a USERAUTH_REQUEST that
+    came in with it in its transport layer's queue until another packet arrives (here an IGNORE
+    2 s later), so a client that sends both at once and waits hangs. Our clients wait for
+    SERVICE_ACCEPT first with it (ZooServer.service_accept_first)."""
+    with start_peer(UPPITY, "docker", tmp_path) as handle:
+        failure, ctx = run_steps(PIPELINED_LOGIN, {}, handle.info, 1)
+        assert failure is None, f"{failure}\n{ctx.transcript.text()}"
+
+
+@pytest.mark.parametrize(("cipher", "mac", "strict", "closes"), [
+    ("chacha20-poly1305@openssh.com", "hmac-sha2-256", False, True),
+    ("chacha20-poly1305@openssh.com", "hmac-sha2-256", True, False),
+    ("aes256-ctr", "hmac-sha2-256", False, False),
+])
+def test_uppity_drops_a_connection_open_to_terrapin(zoo_images: None, tmp_path: Path, cipher: str, mac: str,
+                                                    strict: bool, closes: bool) -> None:
+    """Deviation pinned: Debian's Uppity 0.78 (its Terrapin warning, backported) closes the
+    connection without a DISCONNECT once the KEXINITs are exchanged when the client offers no
+    strict kex and chacha20-poly1305 is chosen: a server has nobody to ask, so the warning ends
+    it. With strict kex, or AES-CTR and a MAC without ETM, the key exchange completes."""
+    end = [ExpectClose(timeout=5)] if closes else [WaitKex(cipher_out=cipher)]
+    scenario = Scenario(timeout=5, strict_kex=strict, steps=[Connect(ciphers=(cipher,), macs=(mac,)), *end])
+    with start_peer(UPPITY, "docker", tmp_path, extra_args=["--verbose"]) as handle:
+        failure, ctx = run_steps(scenario, {}, handle.info, 1)
+        assert failure is None, f"{failure}\n{ctx.transcript.text()}"
+        if closes:
+            assert not any(isinstance(getattr(e, "message", None), m.Disconnect) for e in ctx.log)
+        assert ("vulnerable to 'Terrapin' attack" in handle.logs()) == closes, handle.logs()[-2000:]
+
+
+def test_uppity_reports_exit_status_0_for_a_command_not_yet_reaped(zoo_images: None, tmp_path: Path) -> None:
+    """Deviation pinned: without a pty, Uppity 0.78 ends an exec session at the EOF on the
+    command's stdout and, when it has not reaped the command by then, sends exit-status 0
+    whatever the command returned (unix/pty.c assumes a clean exit). `sleep 0.05; exit 3` gets 0
+    in about half the runs with /bin/sh (--stock-shell); uppity-serve's own $SHELL
+    (uppity-shell) keeps stdout open a moment longer, so the default set-up reports 3."""
+    statuses = {}
+    for name, extra in (("stock", ["--stock-shell"]), ("default", [])):
+        with start_zoo_server(UPPITY, tmp_path / name, extra_args=extra) as handle:
+            t = connect(handle.info)
+            try:
+                statuses[name] = {run(t, "sleep 0.05; exit 3")[2] for _ in range(12)}
+            finally:
+                t.close()
+    assert 0 in statuses["stock"] and statuses["default"] == {3}, statuses
 
 
 def test_bootstrap_builds_exactly_the_zoo_images() -> None:
