@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,25 +189,30 @@ def test_uppity_holds_a_userauth_request_sent_with_the_service_request(zoo_image
         assert failure is None, f"{failure}\n{ctx.transcript.text()}"
 
 
-@pytest.mark.parametrize(("cipher", "mac", "strict", "closes"), [
-    ("chacha20-poly1305@openssh.com", "hmac-sha2-256", False, True),
-    ("chacha20-poly1305@openssh.com", "hmac-sha2-256", True, False),
-    ("aes256-ctr", "hmac-sha2-256", False, False),
+@pytest.mark.parametrize(("kex", "cipher", "strict", "crashes"), [
+    ("curve25519-sha256", "chacha20-poly1305@openssh.com", False, True),
+    ("curve25519-sha256", "chacha20-poly1305@openssh.com", True, False),
+    ("curve25519-sha256", "aes256-ctr", False, False),
+    ("diffie-hellman-group1-sha1", "aes256-ctr", True, True),
 ])
-def test_uppity_drops_a_connection_open_to_terrapin(zoo_images: None, tmp_path: Path, cipher: str, mac: str,
-                                                    strict: bool, closes: bool) -> None:
-    """Deviation pinned: Debian's Uppity 0.78 (its Terrapin warning, backported) closes the
-    connection without a DISCONNECT once the KEXINITs are exchanged when the client offers no
-    strict kex and chacha20-poly1305 is chosen: a server has nobody to ask, so the warning ends
-    it. With strict kex, or AES-CTR and a MAC without ETM, the key exchange completes."""
-    end = [ExpectClose(timeout=5)] if closes else [WaitKex(cipher_out=cipher)]
-    scenario = Scenario(timeout=5, strict_kex=strict, steps=[Connect(ciphers=(cipher,), macs=(mac,)), *end])
-    with start_peer(UPPITY, "docker", tmp_path, extra_args=["--verbose"]) as handle:
+def test_uppity_crashes_on_a_weak_algorithm(zoo_images: None, tmp_path: Path, kex: str, cipher: str, strict: bool,
+                                            crashes: bool) -> None:
+    """Deviation pinned: Debian's Uppity 0.78 (its backported weak-crypto and Terrapin warnings)
+    dies of SIGSEGV right after the KEXINITs, so the connection closes without a DISCONNECT,
+    when the choice is below PuTTY's warning line (diffie-hellman-group1-sha1, which it offers)
+    or, without strict kex from the client, open to Terrapin (chacha20-poly1305). With strict
+    kex, or AES-CTR and a MAC without ETM, the same key exchange completes."""
+    end = [ExpectClose(timeout=5)] if crashes else [WaitKex(kex=kex, cipher_out=cipher)]
+    scenario = Scenario(timeout=5, strict_kex=strict, steps=[
+        Connect(kex=(kex,), ciphers=(cipher,), macs=("hmac-sha2-256",)), *end])
+    with start_peer(UPPITY, "docker", tmp_path) as handle:
         failure, ctx = run_steps(scenario, {}, handle.info, 1)
         assert failure is None, f"{failure}\n{ctx.transcript.text()}"
-        if closes:
-            assert not any(isinstance(getattr(e, "message", None), m.Disconnect) for e in ctx.log)
-        assert ("vulnerable to 'Terrapin' attack" in handle.logs()) == closes, handle.logs()[-2000:]
+        assert not any(isinstance(getattr(e, "message", None), m.Disconnect) for e in ctx.log)
+        deadline = time.monotonic() + 3  # uppity-conn notices the crash within 0.25 s and logs it
+        while crashes and "killed by signal 11" not in handle.logs() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ("killed by signal 11" in handle.logs()) == crashes, handle.logs()[-2000:]
 
 
 def test_uppity_reports_exit_status_0_for_a_command_not_yet_reaped(zoo_images: None, tmp_path: Path) -> None:
@@ -214,16 +220,40 @@ def test_uppity_reports_exit_status_0_for_a_command_not_yet_reaped(zoo_images: N
     command's stdout and, when it has not reaped the command by then, sends exit-status 0
     whatever the command returned (unix/pty.c assumes a clean exit). `sleep 0.05; exit 3` gets 0
     in about half the runs with /bin/sh (--stock-shell); uppity-serve's own $SHELL
-    (uppity-shell) keeps stdout open a moment longer, so the default set-up reports 3."""
-    statuses = {}
+    (uppity-shell) keeps stdout open a moment after the command's parent exits, so the
+    default set-up reports 3."""
+    statuses: dict[str, list[int]] = {}
+    for name, extra, runs in (("stock", ["--stock-shell"], 40), ("default", [], 12)):
+        with start_zoo_server(UPPITY, tmp_path / name, extra_args=extra) as handle:
+            t = connect(handle.info)
+            try:
+                seen = statuses.setdefault(name, [])
+                while len(seen) < runs and 0 not in seen:  # the stock set-up: until the first 0
+                    seen.append(run(t, "sleep 0.05; exit 3")[2])
+            finally:
+                t.close()
+    assert 0 in statuses["stock"] and set(statuses["default"]) == {3}, statuses
+
+
+def test_uppity_deadlocks_a_command_that_echoes_much_input(zoo_images: None, tmp_path: Path) -> None:
+    """Deviation pinned: without a pty, Uppity 0.78 writes to the command's stdin pipe in
+    blocking mode and reads the command's output only between writes, so 4 MiB through `cat`
+    with /bin/sh (--stock-shell) stalls for good: Uppity blocks writing cat's stdin while cat
+    blocks writing its stdout (the uppity process outlives the connection). uppity-shell takes
+    the input at once into a buffer, so the default set-up echoes it all."""
+    payload = os.urandom(4 << 20)
+    results: dict[str, object] = {}
     for name, extra in (("stock", ["--stock-shell"]), ("default", [])):
         with start_zoo_server(UPPITY, tmp_path / name, extra_args=extra) as handle:
             t = connect(handle.info)
             try:
-                statuses[name] = {run(t, "sleep 0.05; exit 3")[2] for _ in range(12)}
+                out, _, status = run(t, "cat; exit 3", stdin=payload, timeout=5)
+                results[name] = (hashlib.sha256(out).digest() == hashlib.sha256(payload).digest(), status)
+            except TimeoutError:
+                results[name] = "stalled"
             finally:
                 t.close()
-    assert 0 in statuses["stock"] and statuses["default"] == {3}, statuses
+    assert results == {"stock": "stalled", "default": (True, 3)}
 
 
 def test_bootstrap_builds_exactly_the_zoo_images() -> None:
