@@ -210,6 +210,7 @@ def _peer_info(server: ZooServer, container: Container,
         "container_id": str(container.id), "package_version": banner_version or server.version,
         "auth_methods": server.auth_methods, "subsystems": ",".join(server.subsystems), "zoo": "1",
         "login_algorithms": ";".join(f"{name}={','.join(names)}" for name, names in server.login_algorithms),
+        "scenario_algorithms": ";".join(f"{name}={','.join(names)}" for name, names in server.scenario_algorithms),
         "rsa_sha1_signatures": "1" if server.rsa_sha1_signatures else "0",
         "service_accept_first": "1" if server.service_accept_first else "0",
     }

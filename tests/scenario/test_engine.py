@@ -247,3 +247,16 @@ def test_a_failed_check_in_call_fails_the_cell_and_a_crash_in_it_is_ours() -> No
         result = run_one(scenario, "selftest/call", {}, info, 1, None)
         assert result.status == status, result.message
         assert ("Traceback" in result.message) == (status == ERROR), result.message
+
+
+def test_a_peer_can_ask_scenario_connections_for_its_algorithms() -> None:
+    """Uppity 0.78 crashes on chacha20-poly1305 without strict kex: its zoo entry names the
+    ciphers scenario connections offer it, and a misspelt option is an error, not ignored."""
+    from harness.peers.zoo import ZOO_SERVERS
+    from harness.scenario.steps.commands import peer_scenario_options
+
+    uppity = dict(ZOO_SERVERS["uppity-0.78"].scenario_algorithms)
+    options = peer_scenario_options({"scenario_algorithms": f"ciphers={','.join(uppity['ciphers'])}"})
+    assert options == {"ciphers": uppity["ciphers"]} and "chacha20-poly1305@openssh.com" not in options["ciphers"]
+    with pytest.raises(ValueError, match="cipher"):
+        peer_scenario_options({"scenario_algorithms": "cipher=aes128-ctr"})

@@ -32,6 +32,8 @@ def make_config(ctx: Context, overrides: dict[str, ConfigValue]) -> ConnectionCo
     cfg.strict_kex = ctx.strict_kex  # the scenario's choice; a step's own option below wins
     if ctx.role != "server":
         meet_legacy_peer(cfg, getattr(ctx.info, "algorithms", None) or {})
+        for key, names in peer_scenario_options(getattr(ctx.info, "extra", None) or {}).items():
+            setattr(cfg, key, names)
     for key, value in overrides.items():
         if callable(value):
             value = value(ctx.info)
@@ -39,6 +41,19 @@ def make_config(ctx: Context, overrides: dict[str, ConfigValue]) -> ConnectionCo
             raise ValueError(f"ConnectionConfig has no option {key!r}")
         setattr(cfg, key, tuple(value) if isinstance(value, list) else value)
     return cfg
+
+
+def peer_scenario_options(extra: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """ConnectionConfig options a peer's description asks scenario connections to use
+    (``extra["scenario_algorithms"]``, e.g. ``ciphers=aes128-ctr,aes256-ctr``); a step's own
+    options still win. Unknown option names are an error that names the peer's entry."""
+    found: dict[str, tuple[str, ...]] = {}
+    for item in filter(None, extra.get("scenario_algorithms", "").split(";")):
+        name, _, names = item.partition("=")
+        if name not in _implemented():
+            raise ValueError(f"scenario_algorithms: {name!r} is not one of {', '.join(_implemented())}")
+        found[name] = tuple(filter(None, names.split(",")))
+    return found
 
 
 def _implemented() -> dict[str, tuple[str, frozenset[str]]]:
@@ -189,6 +204,14 @@ class Authenticate(Step):
         method = self.method
         if method == "auto":
             method = "password" if info_supports_password(info) else "publickey"
+        held_requests = (getattr(info, "extra", None) or {}).get("service_accept_first") == "1"
+        if held_requests and not conn.auth.service_accepted:
+            # PuTTY's Uppity 0.78 at times never answers a request sent right behind the
+            # SERVICE_REQUEST (harness.peers.zoo): wait for SERVICE_ACCEPT first, as its clients do.
+            conn.auth.request_service()
+            ctx.flush()
+            await_event(ctx, lambda e: isinstance(e, ev.ServiceAccepted), "SERVICE_ACCEPT")
+        sent_at = len(ctx.log)
         if method == "password":
             conn.auth.password(info.username, info.password)
         elif method == "publickey":
@@ -198,6 +221,8 @@ class Authenticate(Step):
         else:
             raise ValueError(f"unknown auth method {method!r}")
         ctx.flush()
+        if held_requests:
+            _nudge_until_answered(ctx, sent_at)
         while True:
             event = await_event(ctx, lambda e: isinstance(e, ev.AuthSuccess | ev.AuthFailure | ev.AuthInfoRequest),
                                 f"USERAUTH_SUCCESS for {method}")  # fmt: skip
@@ -213,6 +238,23 @@ class Authenticate(Step):
 
     def describe(self) -> str:
         return f"Authenticate({self.method})"
+
+
+NUDGE_AFTER = 1.0  # seconds without an answer to a login request before an IGNORE nudges the peer
+NUDGES = 3
+
+
+def _nudge_until_answered(ctx: Context, sent_at: int) -> None:
+    """Uppity 0.78 at times sits on a USERAUTH_REQUEST until another packet arrives (its helper's
+    finding, docs/PEERS.md): send an IGNORE after each second of silence, a few times, so the
+    login (which is not what any scenario is about) gets through."""
+    conn = _conn(ctx)
+    answered = (ev.MessageReceived, ev.AuthSuccess, ev.AuthFailure, ev.AuthInfoRequest, ev.Disconnected)
+    for _ in range(NUDGES):
+        if ctx.wait_for(lambda e: isinstance(e, answered), NUDGE_AFTER, sent_at) or ctx.closed:
+            return
+        conn.send_message(m.Ignore(data=b""))
+        ctx.flush()
 
 
 def load_client_key(info: Any, name: str) -> Any:
