@@ -43,7 +43,7 @@ PEER_IMAGES=(
 ZOO_IMAGES=(
     zoo-python:bookworm zoo-python:bookworm-pypi
     zoo-go:bookworm zoo-libssh:bookworm zoo-erlang:bookworm zoo-node:bookworm
-    zoo-ruby:bookworm zoo-java:bookworm zoo-lsh:bookworm
+    zoo-ruby:bookworm zoo-java:bookworm zoo-lsh:bookworm zoo-putty:bookworm
 )
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
 DOCKERD_LOG=/var/log/dockerd.log

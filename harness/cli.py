@@ -535,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
     live = p.add_argument_group("live-peer fuzzing (docs/FUZZING.md): mutate what we send to a real peer")
     live.add_argument("--live", metavar="PEER_ID", help="fuzz this container peer (openssh-9.2, ...): --time/--runs")
     live.add_argument("--seed", type=int, default=1, help="--live: run seed (iteration i uses seed:i)")
+    live.add_argument("--identity", metavar="FILE", action="append", default=[],
+                      help="--live ssh://...: private key to log in with (repeatable: one per key type)")  # fmt: skip
     live.add_argument("--live-replay", metavar="FINDING", help="re-send a live finding (results/live-fuzz/PEER/N)")
     p.set_defaults(func=_fuzz)
     p = sub.add_parser("bench", help="benchmarks: our client and server against paramiko, AsyncSSH and OpenSSH")

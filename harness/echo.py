@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from harness.accept import accept_each
+from harness.accept import accept_each, close_listener
 
 # A connection that sends nothing for this long is dropped (no test waits on a silent echo).
 IDLE_TIMEOUT = 20.0
@@ -32,4 +32,4 @@ class EchoService:
                 pass
 
     def close(self) -> None:
-        self.sock.close()
+        close_listener(self.sock)

@@ -49,6 +49,8 @@ def connect(peer: PeerInfo, *, auth: str | None = None, key_name: str = "ed25519
     host_keys.load(str(peer.known_hosts))
     try:
         t.connect(host_keys=host_keys, hostname=peer.host, port=peer.port)
+        if peer.extra.get("service_accept_first") == "1":  # PuTTY's Uppity 0.78 (harness.peers.zoo)
+            t.wait_for_service_accept()
         authenticate(t, peer, auth, key_name)
     except BaseException:
         t.close()

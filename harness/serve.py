@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.accept import accept_each
+from harness.accept import accept_each, close_listener
 from harness.channel import Channel
 from harness.server import (
     AUTH_FAILED,
@@ -150,6 +150,9 @@ class ShellServer(ServerInterface):
         self._pty: dict[int, tuple[int, int]] = {}
         self._env: dict[int, dict[str, str]] = {}
         self.runners: dict[int, CommandRunner] = {}  # by channel id: the program each session runs
+        # Channels whose one shell/exec/subsystem request succeeded (RFC 4254 6.5): a subsystem's
+        # runner appears only once its thread runs, so `runners` alone would let a second one in.
+        self._programs: set[int] = set()
         self._listeners: dict[tuple[str, int], socket.socket] = {}
         self.transport: Any = None
         self.peer = "?"  # host:port of the client, for log lines
@@ -218,8 +221,9 @@ class ShellServer(ServerInterface):
         return True
 
     def _start(self, channel: Channel, command: bytes | None) -> bool:
-        if channel.chanid in self.runners or self._ended:
+        if channel.chanid in self._programs or self._ended:
             return False  # one program per session channel (RFC 4254 6.5)
+        self._programs.add(channel.chanid)
         what = "shell" if command is None else f"exec '{printable(command)}'"
         log.info("%s: channel %d: %s%s", self.peer, channel.chanid, what,
                  " (pty)" if channel.chanid in self._pty else "")  # fmt: skip
@@ -231,7 +235,12 @@ class ShellServer(ServerInterface):
 
     def check_channel_subsystem_request(self, channel: Channel, name: str) -> bool:
         log.info("%s: channel %d: subsystem '%s'", self.peer, channel.chanid, printable(name))
-        return super().check_channel_subsystem_request(channel, name)
+        if channel.chanid in self._programs or self._ended:
+            return False  # one program per session channel (RFC 4254 6.5)
+        started = super().check_channel_subsystem_request(channel, name)
+        if started:
+            self._programs.add(channel.chanid)
+        return started
 
     def check_channel_exec_request(self, channel: Channel, command: bytes) -> bool:
         return self._start(channel, command)
@@ -244,6 +253,8 @@ class ShellServer(ServerInterface):
         runner = self.runners.get(channel.chanid)
         if runner is not None:
             runner.resize(width, height)
+        elif channel.chanid in self._pty:
+            self._pty[channel.chanid] = (width or 80, height or 24)  # the size the program will start with
         return True
 
     def check_channel_signal_request(self, channel: Channel, signal: str) -> bool:
@@ -275,10 +286,15 @@ class ShellServer(ServerInterface):
         threading.Thread(target=self._accept_forwarded, args=(sock, address, actual), daemon=True).start()
         return actual
 
-    def cancel_port_forward_request(self, address: str, port: int) -> None:
+    def cancel_port_forward_request(self, address: str, port: int) -> bool:
+        """False when nothing is forwarded there (the client is told: REQUEST_FAILURE)."""
         sock = self._listeners.pop((address, port), None)
-        if sock is not None:
-            sock.close()
+        if sock is None:
+            return False
+        for key in [key for key, other in self._listeners.items() if other is sock]:
+            del self._listeners[key]  # the same listener under the port the client asked for (0)
+        close_listener(sock)
+        return True
 
     def _accept_forwarded(self, listener: socket.socket, address: str, port: int) -> None:
         accept_each(listener, lambda conn, origin: self._forward_out(conn, origin, address, port))
@@ -315,7 +331,7 @@ class ShellServer(ServerInterface):
         """
         self._ended = True
         for sock in set(self._listeners.values()):
-            sock.close()
+            close_listener(sock)
         self._listeners.clear()
         return sum(runner.hang_up(self.config.hangup_grace) for runner in list(self.runners.values()))
 

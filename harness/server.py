@@ -97,7 +97,8 @@ class ServerInterface:
     def check_port_forward_request(self, address: str, port: int) -> int | bool:
         return False
 
-    def cancel_port_forward_request(self, address: str, port: int) -> None:
+    def cancel_port_forward_request(self, address: str, port: int) -> bool | None:
+        """Stop a remote forward; return False if none was there (the reply is REQUEST_FAILURE)."""
         return None
 
     def check_channel_direct_tcpip_request(self, chanid: int, origin: tuple[str, int],
@@ -210,8 +211,8 @@ class PolicyAdapter(pol.ServerPolicy):
                 return False
             return struct.pack(">I", int(port)) if msg.port == 0 else True
         if isinstance(msg, m.GlobalRequestCancelTcpipForward):
-            self.server.cancel_port_forward_request(msg.address, msg.port)
-            return True
+            # None (paramiko's signature) is a success; False: nothing was forwarded there.
+            return self.server.cancel_port_forward_request(msg.address, msg.port) is not False
         result = self.server.check_global_request(kind, msg)
         if isinstance(result, tuple):
             from harness.ssh.wire.codec import Writer

@@ -523,6 +523,12 @@ class Transport:
             raise AuthenticationException(f"server demands a password change: {printable(event.prompt)}")
         raise AuthenticationException(f"unexpected reply during {method} authentication: {event}")
 
+    def wait_for_service_accept(self, timeout: float | None = None) -> None:
+        """Block until the server accepted the ssh-userauth service (SERVICE_ACCEPT). Otherwise
+        the first authentication request follows the SERVICE_REQUEST at once (RFC 4253 does not
+        ask a client to wait), and PuTTY's Uppity 0.78 at times leaves such a request unanswered."""
+        self._wait(lambda: self._conn.auth.service_accepted, timeout, "SERVICE_ACCEPT")
+
     def auth_none(self, username: str) -> list[str]:
         """Try the "none" method; returns [] on success, else the allowed methods."""
         event = self._auth(lambda: self._conn.auth.none(username), "none")

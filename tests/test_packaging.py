@@ -7,6 +7,12 @@ them, and parallel runs must not share those), runs ``pip wheel --no-deps`` ther
 wheel with its dependencies into a new venv from the configured package index, and runs the
 installed ``harness`` from a directory outside the checkout with no PYTHONPATH.
 
+A second venv gets the same wheel with its ``scenarios`` extra (the first one must lack it: the
+missing-extra message is tested there) and runs a scenario folder of a user's own through both
+``harness run PATH --peer`` and plain ``pytest PATH --peer``: the pytest11 entry point has to load
+the plugin without ``-p``. Its packages come from the same configured index (local wheels on the
+development machines, PyPI in CI), mostly out of pip's cache after the first install.
+
 Cost: about 15 s of wall time on an idle machine (8 s of CPU: the wheel, the install, the
 commands), 40 s measured on a machine shared by many test runs; marked ``slow`` and ``packaging``
 so it can be seen and selected, and it runs in CI like everything else.
@@ -30,6 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("harness", "scenarios", "corpus", "containers", "pyproject.toml", "setup.py", "MANIFEST.in", "README.md",
            "LICENSE")  # fmt: skip
 PIP_TIMEOUT = 300  # the install resolves cryptography, bcrypt and docker from the index
+RUN_TIMEOUT = 120  # pytest's start-up, one peer and one scenario: about 5 s here
+PEER = "openssh-9.2"  # a default peer with both launchers: a container, or the local sshd without Docker
+SCENARIO = '''"""The installed package runs a user's own scenario: a command's exit status comes back."""
+
+from harness.scenario import *
+
+SCENARIO = Scenario(steps=[Login(), Session("exit 3"), ExpectOutput(exit_status=3)])
+'''
 
 pytestmark = [pytest.mark.slow, pytest.mark.packaging]
 
@@ -64,16 +78,29 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
                  timeout=PIP_TIMEOUT)  # fmt: skip
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = dist.glob("ssh_harness-*.whl")
-    venv = tmp / "venv"
-    made = _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp, env)
-    assert made.returncode == 0, made.stderr
-    bin_dir = venv / "bin"
-    install = _run([sys.executable, "-m", "pip", "--python", str(bin_dir / "python"), "install", "-q", str(wheel)],
-                   tmp, env, timeout=PIP_TIMEOUT)  # fmt: skip
-    assert install.returncode == 0, install.stdout + install.stderr
+    bin_dir = _venv_with(wheel, str(wheel), tmp / "venv", env)
     outside = tmp / "elsewhere"
     outside.mkdir()
     return bin_dir, wheel, env
+
+
+def _venv_with(wheel: Path, requirement: str, folder: Path, env: dict[str, str]) -> Path:
+    """A new venv (no pip of its own: the running pip installs into it) holding `requirement`; its bin folder."""
+    made = _run([sys.executable, "-m", "venv", "--without-pip", str(folder)], folder.parent, env)
+    assert made.returncode == 0, made.stderr
+    bin_dir = folder / "bin"
+    install = _run([sys.executable, "-m", "pip", "--python", str(bin_dir / "python"), "install", "-q", requirement],
+                   folder.parent, env, timeout=PIP_TIMEOUT)  # fmt: skip
+    assert install.returncode == 0, install.stdout + install.stderr
+    return bin_dir
+
+
+@pytest.fixture(scope="module")
+def installed_with_scenarios(installed: tuple[Path, Path, dict[str, str]],
+                             tmp_path_factory: pytest.TempPathFactory) -> Path:  # fmt: skip
+    """The same wheel (not built again) with the `scenarios` extra, in a venv of its own: its bin folder."""
+    _, wheel, env = installed
+    return _venv_with(wheel, f"{wheel}[scenarios]", tmp_path_factory.mktemp("packaging-scenarios") / "venv", env)
 
 
 def test_wheel_contents_and_metadata(installed: tuple[Path, Path, dict[str, str]]) -> None:
@@ -83,6 +110,8 @@ def test_wheel_contents_and_metadata(installed: tuple[Path, Path, dict[str, str]
         names = set(archive.namelist())
         metadata = archive.read(f"ssh_harness-{__version__}.dist-info/METADATA").decode()
     assert "harness/py.typed" in names
+    # The client-peer scripts run under other interpreters and import their option parser from beside them.
+    assert {"harness/peers/client_scripts/paramiko_client.py", "harness/peers/client_scripts/client_args.py"} <= names
     assert f"ssh_harness-{__version__}.dist-info/licenses/LICENSE" in names
     assert "License-Expression: MIT" in metadata and "Name: ssh-harness" in metadata
     assert "Provides-Extra: fuzz" in metadata and "Provides-Extra: scenarios" in metadata
@@ -121,3 +150,24 @@ def test_missing_extras_are_one_line_naming_the_extra(installed: tuple[Path, Pat
         lines = proc.stderr.splitlines()
         assert proc.returncode == 2 and len(lines) == 1, (argv, proc.stderr)
         assert lines[0].startswith("harness: error: ") and f"pip install 'ssh-harness[{extra}]'" in lines[0], lines
+
+
+def test_installed_package_runs_a_scenario_folder_with_harness_run_and_plain_pytest(
+        installed_with_scenarios: Path, tmp_path: Path) -> None:  # fmt: skip
+    bin_dir = installed_with_scenarios
+    env = _clean_env()
+    folder = tmp_path / "my_scenarios"
+    folder.mkdir()
+    (folder / "exit_three.py").write_text(SCENARIO)
+    out = tmp_path / "out"
+    run = _run([str(bin_dir / "harness"), "run", str(folder), "--peer", PEER, "-n", "0", "--out", str(out)],
+               tmp_path, env, timeout=RUN_TIMEOUT)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    data = json.loads((out / "results.json").read_text())
+    records = data["results"] if isinstance(data, dict) else data
+    assert [(r["scenario"], r["peer"], r["status"]) for r in records] == [("exit_three", PEER, "pass")], records
+    # No `-p harness.scenario.pytest_plugin`: the installed pytest11 entry point loads the plugin.
+    plain = _run([str(bin_dir / "pytest"), "-p", "no:cacheprovider", str(folder), "--peer", PEER, "-v"],
+                 tmp_path, env, timeout=RUN_TIMEOUT)  # fmt: skip
+    assert plain.returncode == 0, plain.stdout[-3000:] + plain.stderr[-3000:]
+    assert f"exit_three.py::exit_three[{PEER}] PASSED" in plain.stdout and "1 passed" in plain.stdout, plain.stdout

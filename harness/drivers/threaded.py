@@ -26,6 +26,7 @@ from typing import TypeVar
 from harness.ssh import events as ev
 from harness.ssh.connection import Connection
 from harness.ssh.errors import ConnectionLost, LocalPolicyError, RemoteProtocolError, SSHException, SSHTimeout
+from harness.ssh.phases import Phase
 
 T = TypeVar("T")
 # One recv takes many packets at once; 256 KiB covers a full window burst on loopback.
@@ -178,6 +179,8 @@ class ThreadedDriver:
                     self.call(self.conn.receive_eof)
                     break
                 self.call(lambda d=data: self.conn.receive_data(d))
+                if self.conn.phase is Phase.CLOSED and self.conn.config.on_error != "mute":
+                    break  # the peer's DISCONNECT: nothing more is read (RFC 4253 11.1); "mute" lingers
         except RemoteProtocolError as exc:
             self.log.warning("protocol error from peer: %s", exc)
             self._set_error(exc)

@@ -199,6 +199,13 @@ def _encoded_length(msg: Message) -> int:
     return len(probe.encode())
 
 
+def _login_key(info: Any) -> str:
+    """The client key a key-only login uses: Ed25519 as in the scenarios, else the first key the user
+    gave (``--live ssh://... --identity`` of another type). Not drawn from the rng: replays stay equal."""
+    keys = getattr(info, "client_keys", None) or {}
+    return "ed25519" if "ed25519" in keys or not keys else next(iter(keys))
+
+
 def plan_iteration(rng: random.Random, info: Any) -> tuple[list[st.Step], Mutation]:
     """The steps of one iteration (normal prefix, the damaged send) and what it damages."""
     point = rng.choice(POINTS)
@@ -219,7 +226,7 @@ def plan_iteration(rng: random.Random, info: Any) -> tuple[list[st.Step], Mutati
         "kexinit": [st.Connect(start=False, **kex), st.SendVersion()],
         "kex": [st.Connect(start=False, **kex), st.SendVersion(), st.StartKex()],
         "userauth": [st.Handshake(**kex)],
-        "channel": [st.Login(**kex), st.OpenChannel("ch")],
+        "channel": [st.Login(key=_login_key(info), **kex), st.OpenChannel("ch")],
     }[point]
     layer = rng.choice(("message", "payload", "payload", "packet", "wire", "stream", "random"))
     if point == "kex" and layer in ("packet", "wire", "stream") and rng.random() < 0.5:
@@ -526,6 +533,18 @@ def write_finding(out_dir: Path, peer: PeerUnderTest, result: IterationResult, c
     return path
 
 
+def _check_credentials(info: Any) -> None:
+    """A user's server that none of our credentials can log in to is one message up front: otherwise
+    every connection-layer iteration would end as a harness error instead of fuzzing the peer."""
+    from harness.peers.base import PeerError
+
+    extra = getattr(info, "extra", None) or {}
+    if extra.get("external") and not extra.get("auth_methods"):
+        raise PeerError(f"{info.peer_id} at {info.host}:{info.port}: no login method it offers has a credential "
+                        "here; give --identity FILE (a key it accepts), a password in the URL, or `identity` "
+                        "in peers.toml")  # fmt: skip
+
+
 def run(peer_id: str, seed: int = 1, seconds: float | None = 60.0, iterations: int | None = None,
         out_dir: Path = FINDINGS, launcher: str = "docker", answer_timeout: float = 2.0, probe_timeout: float = 5.0,
         step_timeout: float = 10.0, after_iteration: Callable[[PeerUnderTest, IterationResult], None] | None = None,
@@ -540,6 +559,11 @@ def run(peer_id: str, seed: int = 1, seconds: float | None = 60.0, iterations: i
     """
     summary = RunSummary(peer_id, seed)
     peer = PeerUnderTest(peer_id, launcher, user_peers=user_peers)
+    try:
+        _check_credentials(peer.info)
+    except BaseException:
+        peer.stop()
+        raise
     started = time.monotonic()
     log(f"live fuzzing {peer_id} ({peer.info.banner}) at {peer.info.host}:{peer.info.port}, seed {seed}")
     try:
@@ -605,7 +629,7 @@ def _default_peers_file() -> str | None:
 
 
 def cli(args: Any) -> int:
-    """``harness fuzz --live PEER [--time T] [--seed S] [--runs N]`` / ``--live-replay DIR``."""
+    """``harness fuzz --live PEER|URL [--identity FILE] [--time T] [--seed S] [--runs N]`` / ``--live-replay DIR``."""
     if args.live_replay:
         return 1 if replay(Path(args.live_replay)) else 0
     from harness.fuzz.campaign import parse_duration
@@ -616,8 +640,13 @@ def cli(args: Any) -> int:
     peer_id, target = args.live, None
     if args.live.startswith("ssh://"):  # a server someone else runs (docs/TARGETS.md)
         peer_id, target = DEFAULT_TARGET_NAME, args.live
-    try:
-        user_peers = load_user_peers(target=target, peers_file=_default_peers_file())
+    identity = getattr(args, "identity", None) or []
+    if identity and target is None:
+        print(f"harness fuzz --live: --identity is for a server given as ssh://user@host:port; {args.live} brings "
+              "its own keys (built-in peer or peers.toml `identity`)", file=sys.stderr)  # fmt: skip
+        return 2
+    try:  # the same checks as `harness run --target ... --identity`: a missing or bad key file is one message
+        user_peers = load_user_peers(target=target, identity=identity, peers_file=_default_peers_file())
     except PeerError as exc:
         print(f"harness fuzz --live: {exc}", file=sys.stderr)
         return 2

@@ -52,8 +52,17 @@ class ZooServer:
     # Security options (harness.interop.connect keywords) a client of ours needs to log in at
     # all: only for peers whose whole offer is outside our client's defaults (GNU lsh).
     login_algorithms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # ConnectionConfig options the scenario engine's connections use (scenarios run without
+    # strict kex unless they ask): Uppity 0.78 crashes on chacha20-poly1305 without strict kex,
+    # which would end every scenario before what it is about.
+    scenario_algorithms: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Whether it verifies only SHA-1 "ssh-rsa" user signatures (it predates RFC 8332).
     rsa_sha1_signatures: bool = False
+    # The password it accepts, when it has its own instead of the test user's (PuTTY's Uppity).
+    password: str | None = None
+    # Whether a client of ours must wait for SERVICE_ACCEPT before its first USERAUTH_REQUEST:
+    # Uppity 0.78 at times never answers one sent right behind the SERVICE_REQUEST.
+    service_accept_first: bool = False
 
     @property
     def spec(self) -> PeerSpec:
@@ -98,6 +107,16 @@ ZOO_SERVERS: dict[str, ZooServer] = {s.peer_id: s for s in (
               notes="SHA-1 DH groups, CBC/arcfour ciphers, hmac-sha1/md5 only",
               login_algorithms=(("kex", ("diffie-hellman-group14-sha1",)), ("ciphers", ("aes256-cbc",)),
                                 ("digests", ("hmac-sha1",))), rsa_sha1_signatures=True),
+    # PuTTY's test server, built from Debian's putty source (0.78); one process per connection
+    # under tcpserver. It has no tie to the system's accounts: any user name, and the one phony
+    # password compiled in ("weasel"); it runs commands as the uid it runs as (the test user).
+    # 0.78 at times leaves a USERAUTH_REQUEST sent right behind the SERVICE_REQUEST unanswered
+    # until another packet arrives (docs/PEERS.md): our clients wait for SERVICE_ACCEPT first.
+    ZooServer("uppity-0.78", "zoo-putty", "bookworm", ("serve", "/usr/local/bin/uppity-serve"),
+              "uppity", "0.78", r"^SSH-2\.0-Uppity_Release_0\.78$", subsystems=("sftp",), password="weasel",
+              notes="built-in password only; per connection under tcpserver", service_accept_first=True,
+              scenario_algorithms=(("ciphers", ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr",
+                                                "aes256-ctr")),)),
 )}
 
 

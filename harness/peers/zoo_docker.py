@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import docker
@@ -97,12 +97,14 @@ def _make_host_keys(keydir: Path, names: tuple[str, ...]) -> dict[str, Path]:
 
 
 def start_zoo_server(peer_id: str, workdir: Path | None = None, *, timeout: float = 30.0,
-                     extra_args: Sequence[str] = ()) -> docker_launcher.DockerServer:
+                     extra_args: Sequence[str] = (),
+                     labels: Mapping[str, str] | None = None) -> docker_launcher.DockerServer:
     """Start the zoo server ``peer_id`` on a free loopback port; returns once it answered.
 
     ``workdir`` (None: a temp dir that ``stop()`` removes) is mounted at /harness and holds the
     host keys, known_hosts, the per-run home and the log. ``extra_args`` go to the server
-    program (e.g. ``--stock-ciphers`` for libssh-server).
+    program (e.g. ``--stock-ciphers`` for libssh-server); ``labels`` are added to the container's
+    (`harness peers start` marks its containers so).
     """
     server = ZOO_SERVERS.get(peer_id)
     if server is None:
@@ -126,7 +128,7 @@ def start_zoo_server(peer_id: str, workdir: Path | None = None, *, timeout: floa
         workdir.mkdir(parents=True, exist_ok=True)
         workdir = workdir.resolve()
     try:
-        return _start(client, server, image, workdir, cleanup, deadline, tuple(extra_args))
+        return _start(client, server, image, workdir, cleanup, deadline, tuple(extra_args), dict(labels or {}))
     except BaseException:
         for directory in cleanup:
             shutil.rmtree(directory, ignore_errors=True)
@@ -134,7 +136,8 @@ def start_zoo_server(peer_id: str, workdir: Path | None = None, *, timeout: floa
 
 
 def _start(client: docker.DockerClient, server: ZooServer, image: Image, workdir: Path,
-           cleanup: list[Path], deadline: float, extra_args: tuple[str, ...]) -> docker_launcher.DockerServer:
+           cleanup: list[Path], deadline: float, extra_args: tuple[str, ...],
+           labels: dict[str, str]) -> docker_launcher.DockerServer:
     spec = server.spec
     pubkeys = _make_host_keys(workdir / "hostkeys", server.host_keys)
     home = workdir / "home"
@@ -152,7 +155,7 @@ def _start(client: docker.DockerClient, server: ZooServer, image: Image, workdir
                 network_mode="host",
                 volumes={str(workdir): {"bind": docker_launcher.CONTAINER_WORKDIR, "mode": "rw"},
                          str(home): {"bind": docker_launcher.CONTAINER_HOME, "mode": "rw"}},
-                labels={**docker_launcher._owner_labels(), docker_launcher.LABEL_PEER_ID: server.peer_id},
+                labels={**labels, **docker_launcher._owner_labels(), docker_launcher.LABEL_PEER_ID: server.peer_id},
             )
         except docker.errors.DockerException as exc:
             raise PeerStartError(f"cannot create a container from {spec.image}: {exc}") from exc
@@ -207,11 +210,13 @@ def _peer_info(server: ZooServer, container: Container,
         "container_id": str(container.id), "package_version": banner_version or server.version,
         "auth_methods": server.auth_methods, "subsystems": ",".join(server.subsystems), "zoo": "1",
         "login_algorithms": ";".join(f"{name}={','.join(names)}" for name, names in server.login_algorithms),
+        "scenario_algorithms": ";".join(f"{name}={','.join(names)}" for name, names in server.scenario_algorithms),
         "rsa_sha1_signatures": "1" if server.rsa_sha1_signatures else "0",
+        "service_accept_first": "1" if server.service_accept_first else "0",
     }
     return PeerInfo(
         peer_id=server.peer_id, product=server.product, version=server.version, host=LOOPBACK, port=port,
-        banner=banner, username=TEST_USER, password=TEST_PASSWORD, host_public_keys=dict(pubkeys),
+        banner=banner, username=TEST_USER, password=server.password or TEST_PASSWORD, host_public_keys=dict(pubkeys),
         client_keys=client_keys(), known_hosts=write_known_hosts(workdir / "known_hosts", LOOPBACK, port, pubkeys),
         algorithms=algorithms, workdir=workdir, log_path=log_path, home=home, extra=extra,
     )

@@ -22,7 +22,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+from harness.resources import data_path
+
+# The built-in scenarios: the checkout's scenarios/, or the installed wheel's copy under harness/_data/
+# (a path beside the package would not exist there, and a user's folder run would then fail on the
+# bundled manifests' keys, which name built-in scenarios no longer known).
+REPO_SCENARIOS = data_path("scenarios").resolve()
 # Default expectations (manifests and pins) of the built-in scenarios.
 REPO_EXPECTATIONS = REPO_SCENARIOS / "expectations"
 # `SCENARIO = Scenario(...)` (or an annotated assignment) at the start of a line.

@@ -125,8 +125,9 @@ class Reference:
 
 
 @contextmanager
-def reference(behaviour: str, workdir: Path) -> Iterator[Reference]:
-    """Start one reference server on a free loopback port (closed on exit)."""
+def reference(behaviour: str, workdir: Path, extra_host_keys: Iterable[Any] = ()) -> Iterator[Reference]:
+    """Start one reference server on a free loopback port (closed on exit); it holds an Ed25519
+    host key, and ``extra_host_keys`` too (the self-probe's server signs with every type)."""
     from harness.peers.base import PeerInfo, client_keys
     from harness.peers.probe import read_server_kexinit
     from harness.ssh.keys import Ed25519Key, parse_public_key_line
@@ -140,12 +141,13 @@ def reference(behaviour: str, workdir: Path) -> Iterator[Reference]:
     # Every algorithm we implement, so that per-algorithm scenarios are checked too.
     config = ServeConfig(username="sshharness", password="harness-Test-pw-4711", authorized_keys=authorized,
                          cwd=str(workdir), all_algorithms=True)  # fmt: skip
-    listener = BehaviourListener([host_key], config, behaviour)
+    host_keys = [host_key, *extra_host_keys]
+    listener = BehaviourListener(host_keys, config, behaviour)
     listener.start()
     try:
         host, port = listener.address
         known_hosts = workdir / "known_hosts"
-        known_hosts.write_text(f"[{host}]:{port} {host_key.public_key.to_openssh_line()}\n")
+        known_hosts.write_text("".join(f"[{host}]:{port} {key.public_key.to_openssh_line()}\n" for key in host_keys))
         info = PeerInfo(
             peer_id=f"reference-{behaviour}", product="harness-reference", version="0", host=host, port=port,
             banner="", username=config.username, password=config.password or "", host_public_keys={},

@@ -173,7 +173,7 @@ class ReferenceClientTarget:
 
             hostkey = Ed25519Key.generate(bytes(32))  # not the scenario server's key
         try:
-            transport.connect(hostkey=hostkey, username=USERNAME, password=PASSWORD, timeout=RUN_BOUND)
+            self.login(transport, hostkey)
             chan = transport.open_session(timeout=RUN_BOUND)
             chan.settimeout(RUN_BOUND)
             chan.exec_command("true")
@@ -187,6 +187,10 @@ class ReferenceClientTarget:
             if self.behaviour in ("closer", "fragile"):
                 transport.hang_up()
         transport.close()
+
+    def login(self, transport: Any, hostkey: Any) -> None:
+        """Key exchange and one password attempt (the self-probe's client tries harder)."""
+        transport.connect(hostkey=hostkey, username=USERNAME, password=PASSWORD, timeout=RUN_BOUND)
 
     @staticmethod
     def _await_server_close(transport: Any, chan: Any) -> None:

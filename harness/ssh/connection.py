@@ -480,7 +480,8 @@ class Connection:
         allowed = self._allowed()
         if msg_id not in allowed:
             strict_first = self.kex.strict and self.kex.count == 0
-            if msg_id in phases.ASSIGNED or strict_first or self.kex.peer_kex_active:
+            if msg_id in phases.ASSIGNED or strict_first or phases.unassigned_is_violation(
+                    self.role, self.phase, msg_id, self.kex.peer_kex_active):  # fmt: skip
                 name = m.message_name(msg_id)
                 state = "during key exchange" if self.kex.peer_kex_active else f"in phase '{self.phase.value}'"
                 raise RemoteProtocolError(f"{name} (message {msg_id}) is not allowed {state}")
@@ -549,9 +550,10 @@ class Connection:
         reason, text = int(exc.reason), str(exc)
         if self.config.on_error != "disconnect":
             pass  # "close": end without a word (the driver closes the socket)
-        elif self.phase is not Phase.VERSION:
+        elif self.phase is not Phase.VERSION or self.writer.seq > 0:
             # Nothing is expected to fail here: compressors and sealers take any payload, and the
             # text is bounded. An exception (a packet observer's or a tamper hook's) is a bug to see.
+            # Once a packet of ours (our KEXINIT) is out, the stream is binary: text would be garbage.
             self._frame(disconnect_payload(reason, text[:200]))
         else:
             self._out += b"Protocol mismatch.\r\n"

@@ -64,3 +64,17 @@ ALLOWED: dict[tuple[Role, Phase], frozenset[int]] = {
 # Numbers with a defined meaning somewhere (RFC 4250 ranges): if one arrives outside its phase it
 # is a violation; other numbers are "unrecognized" and get UNIMPLEMENTED (RFC 4253 11.4).
 ASSIGNED = _ids((1, 7), 20, 21, (30, 34), (50, 53), (60, 61), (80, 82), (90, 100))
+
+# Unassigned numbers that are refused instead of answered with UNIMPLEMENTED. During a key
+# exchange the peer may send transport-generic numbers (1 to 19) besides the kex ones (RFC 4253
+# 7.1): an unassigned one of them is merely unrecognized; anything else there is a violation. A
+# server must disconnect on any number from 80 up before authentication is complete (RFC 4252 6).
+TRANSPORT_GENERIC = _ids((1, 19))
+AFTER_AUTH_FROM = 80
+
+
+def unassigned_is_violation(role: Role, phase: Phase, number: int, peer_kex_active: bool) -> bool:
+    """Whether an unassigned, not allowed message number is a protocol violation (else UNIMPLEMENTED)."""
+    if peer_kex_active and number not in TRANSPORT_GENERIC:
+        return True
+    return role is Role.SERVER and phase is not Phase.CONNECTED and number >= AFTER_AUTH_FROM

@@ -6,10 +6,11 @@ exchange, user authentication, authenticated, a re-exchange) and the outcome mus
 the table in ``harness/ssh/phases.py`` names:
 
 - in the allowed set: the gate lets it through (a handler may still refuse its body);
-- assigned but not allowed, or anything during a key exchange: a protocol error, a DISCONNECT
-  with PROTOCOL_ERROR and nothing else sent;
-- unassigned and not allowed outside a key exchange: SSH_MSG_UNIMPLEMENTED for its sequence
-  number, and the connection carries on.
+- assigned but not allowed, anything but a transport-generic number (1-19) during a key
+  exchange, or (server) any number from 80 up before authentication: a protocol error, a
+  DISCONNECT with PROTOCOL_ERROR and nothing else sent;
+- otherwise unassigned and not allowed: SSH_MSG_UNIMPLEMENTED for its sequence number, and the
+  connection carries on.
 
 The connections in each phase are the fuzz target's (harness.fuzz.fuzz_connection): built
 once from recordings, restored from a snapshot before every cell, so 2,300 cells take a second.
@@ -59,7 +60,7 @@ def test_every_message_number_gets_the_table_outcome(phase_name: str) -> None:
     assert conn.phase is phase and conn.kex.peer_kex_active is peer_kex, "the fuzz phase moved"
     role = conn.role
     allowed = expected_allowed(role, phase, peer_kex, conn.kex.strict, conn.kex.count)
-    fatal_when_refused = peer_kex  # RFC 4253 7.1: only transport and kex messages during kex
+    strict_first = conn.kex.strict and conn.kex.count == 0
     problems: list[str] = []
     for number in range(256):
         built.snapshot.restore()
@@ -76,7 +77,7 @@ def test_every_message_number_gets_the_table_outcome(phase_name: str) -> None:
         if number in allowed:
             if error is not None and "is not allowed" in str(error):
                 problems.append(f"{cell}: allowed by the table but refused by the gate: {error}")
-        elif number in phases.ASSIGNED or fatal_when_refused:
+        elif number in phases.ASSIGNED or strict_first or phases.unassigned_is_violation(role, phase, number, peer_kex):
             if error is None or "is not allowed" not in str(error):
                 problems.append(f"{cell}: should be a phase violation, got {error!r}")
                 continue
@@ -129,3 +130,11 @@ def test_table_matches_the_rfcs(role: Role) -> None:
     assert phases.GENERIC <= phases.DURING_KEX and not (phases.DURING_KEX & (CHANNEL | GLOBAL | {5, 6, 50, 52}))
     strict_extra = phases.STRICT_FIRST_KEX - phases.KEX
     assert strict_extra == {1}  # strict kex: only DISCONNECT besides kex
+    # RFC 4253 7.1: transport-generic numbers (1-19) may come during a key exchange, so an
+    # unassigned one is only unrecognized (UNIMPLEMENTED); RFC 4252 6: a server disconnects on
+    # any number from 80 up before authentication is complete (a client is not told to).
+    assert frozenset(range(1, 20)) == phases.TRANSPORT_GENERIC and phases.AFTER_AUTH_FROM == 80
+    assert not phases.unassigned_is_violation(role, Phase.CONNECTED, 15, True)
+    assert phases.unassigned_is_violation(role, Phase.CONNECTED, 150, True)
+    assert phases.unassigned_is_violation(role, Phase.USERAUTH, 200, False) is (role is Role.SERVER)
+    assert not phases.unassigned_is_violation(role, Phase.CONNECTED, 200, False)

@@ -118,11 +118,25 @@ def test_no_common_algorithm_is_key_exchange_failed() -> None:
 
 
 def test_bad_version_is_refused() -> None:
+    """Our KEXINIT went out with our version line, so the stream is binary: the refusal is a
+    DISCONNECT with PROTOCOL_VERSION_NOT_SUPPORTED, not a text line the peer could not parse."""
     conn = started_client()
     with pytest.raises(VersionError):
         conn.receive_data(b"SSH-1.5-ancient\r\n")
     assert conn.phase is Phase.CLOSED
-    assert b"Protocol mismatch" in conn.data_to_send()
+    assert _disconnects(conn, conn.data_to_send()) == [DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED]
+
+
+def test_bad_version_before_any_packet_of_ours_is_a_text_line() -> None:
+    from harness.ssh.connection import Connection
+    from harness.ssh.phases import Role
+
+    from .sim import seeded_randbytes
+
+    conn = Connection(Role.SERVER, seeded_randbytes(7))  # not started: nothing binary sent yet
+    with pytest.raises(VersionError):
+        conn.receive_data(b"SSH-1.5-ancient\r\n")
+    assert conn.data_to_send() == b"Protocol mismatch.\r\n"
 
 
 def test_bad_padding_and_length() -> None:

@@ -7,6 +7,7 @@ Driven by the real OpenSSH client, killed with SIGKILL so that it cannot say goo
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import threading
@@ -32,16 +33,24 @@ CLIENT_TIMEOUT = 30.0
 @pytest.fixture(scope="module")
 def hangup_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     work = tmp_path_factory.mktemp("serve-hangup")
-    authorized = work / "authorized_keys"
-    authorized.write_text(Path(f"{client_keys()['ed25519']}.pub").read_text())
-    with serve_cli(work, "--user", "root", "--authorized-keys", str(authorized)) as served:
+    with serve_cli(work, "--user", "root", "--authorized-keys", str(authorize_test_key(work))) as served:
         yield served
 
 
-def start_and_kill_client(server: ServeProcess, command: str) -> int:
-    """Run ``command`` (which prints its shell's pid first) through ssh, then SIGKILL ssh.
+def authorize_test_key(folder: Path) -> Path:
+    """An authorized_keys file in ``folder`` that lets the test's Ed25519 client key in."""
+    authorized = folder / "authorized_keys"
+    authorized.write_text(Path(f"{client_keys()['ed25519']}.pub").read_text())
+    return authorized
 
-    Returns that pid: the server starts each program as a session leader, so it is the pgid.
+
+@contextlib.contextmanager
+def running_command(server: ServeProcess, command: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``command`` (which prints its shell's pid first) running through ssh: (the client, that pid).
+
+    The pid is the program's pgid (the server starts each program as a session leader). Every
+    wait inside the block is bounded by CLIENT_TIMEOUT (the client is killed then), and the client
+    is killed with SIGKILL on the way out, so that it cannot say goodbye.
     """
     argv = ["ssh", "-F", "/dev/null", "-p", str(server.port), "-i", str(client_keys()["ed25519"]),
             "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
@@ -54,12 +63,17 @@ def start_and_kill_client(server: ServeProcess, command: str) -> int:
         assert client.stdout is not None
         line = client.stdout.readline()
         assert line.strip().isdigit(), f"no pid from the command: {line!r}"
-        pgid = int(line)
-        assert live_group_members(pgid), "the command is not running"
+        yield client, int(line)
     finally:
         deadline.cancel()
-        client.send_signal(signal.SIGKILL)
+        client.send_signal(signal.SIGKILL)  # nothing happens if it has already ended
         client.wait(timeout=10)
+
+
+def start_and_kill_client(server: ServeProcess, command: str) -> int:
+    """Run ``command`` through ssh (see running_command), then SIGKILL ssh; returns the command's pgid."""
+    with running_command(server, command) as (_, pgid):
+        assert live_group_members(pgid), "the command is not running"
     return pgid
 
 
@@ -97,26 +111,11 @@ def test_program_that_ignores_sighup_is_killed_after_the_grace_period(hangup_ser
 
 
 def test_stopping_the_server_hangs_up_running_commands(tmp_path: Path) -> None:
-    authorized = tmp_path / "authorized_keys"
-    authorized.write_text(Path(f"{client_keys()['ed25519']}.pub").read_text())
-    with serve_cli(tmp_path, "--user", "root", "--authorized-keys", str(authorized)) as server:
-        argv = ["ssh", "-F", "/dev/null", "-p", str(server.port), "-i", str(client_keys()["ed25519"]),
-                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", f"root@{server.host}",
-                "echo $$; exec sleep 1000"]  # fmt: skip
-        client = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = threading.Timer(CLIENT_TIMEOUT, client.kill)
-        deadline.start()
-        try:
-            assert client.stdout is not None
-            line = client.stdout.readline()
-            assert line.strip().isdigit(), f"no pid from the command: {line!r}"
-            server.proc.send_signal(signal.SIGTERM)
-            assert server.proc.wait(timeout=15) == 0
-            wait_until_gone(int(line), MARGIN)  # sleep dies of the SIGHUP at shutdown
-            assert client.wait(timeout=10) != 0  # the connection went with the server
-        finally:
-            deadline.cancel()
-            client.kill()
-            client.wait(timeout=10)
+    authorized = authorize_test_key(tmp_path)
+    with (serve_cli(tmp_path, "--user", "root", "--authorized-keys", str(authorized)) as server,
+          running_command(server, "echo $$; exec sleep 1000") as (client, pgid)):  # fmt: skip
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=15) == 0
+        wait_until_gone(pgid, MARGIN)  # sleep dies of the SIGHUP at shutdown
+        assert client.wait(timeout=10) != 0  # the connection went with the server
     assert "Traceback" not in server.log()

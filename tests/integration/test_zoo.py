@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from harness.peers.base import PeerInfo, PeerStartError
 from harness.peers.registry import info_supports_password, start_peer
 from harness.peers.zoo import ZOO_CLIENTS, ZOO_SERVERS
 from harness.peers.zoo_docker import run_zoo_client, start_zoo_server
+from harness.scenario import Call, Connect, Expect, ExpectClose, ExpectNothing, Scenario, Send, WaitKex, m
+from harness.scenario.execute import run_steps
+from harness.scenario.runner import Context
 from harness.ssh.errors import SSHException
 
 pytestmark = [pytest.mark.peer, pytest.mark.docker, pytest.mark.slow, pytest.mark.zoo]
@@ -159,6 +163,97 @@ def test_server_offers_group_exchange_it_then_refuses(zoo_images: None, peer_id:
         with pytest.raises(SSHException):
             connect(handle.info, kex=("diffie-hellman-group-exchange-sha256",)).close()
         assert GEX_REFUSERS[peer_id] in handle.logs()
+
+
+UPPITY = "uppity-0.78"
+
+
+def _password_during_the_key_exchange(ctx: Context) -> None:
+    ctx.conn.auth.password(ctx.info.username, ctx.info.password)
+
+
+# SERVICE_REQUEST and a password USERAUTH_REQUEST queued while the first key exchange runs: our
+# core sends both in one write right behind its NEWKEYS.
+PIPELINED_LOGIN = Scenario(timeout=5, strict_kex=True, steps=[
+    Connect(), Call(_password_during_the_key_exchange, "password request queued during the key exchange"),
+    WaitKex(), Expect(m.ServiceAccept), ExpectNothing(2.0), Send(m.Ignore(data=b"nudge")), Expect(m.UserauthSuccess)])
+
+
+def test_uppity_holds_a_userauth_request_sent_with_the_service_request(zoo_images: None, tmp_path: Path) -> None:
+    """Deviation pinned: Uppity 0.78 answers SERVICE_REQUEST but leaves a USERAUTH_REQUEST that
+    came in with it in its transport layer's queue until another packet arrives (here an IGNORE
+    2 s later), so a client that sends both at once and waits hangs. Our clients wait for
+    SERVICE_ACCEPT first with it (ZooServer.service_accept_first)."""
+    with start_peer(UPPITY, "docker", tmp_path) as handle:
+        failure, ctx = run_steps(PIPELINED_LOGIN, {}, handle.info, 1)
+        assert failure is None, f"{failure}\n{ctx.transcript.text()}"
+
+
+@pytest.mark.parametrize(("kex", "cipher", "strict", "crashes"), [
+    ("curve25519-sha256", "chacha20-poly1305@openssh.com", False, True),
+    ("curve25519-sha256", "chacha20-poly1305@openssh.com", True, False),
+    ("curve25519-sha256", "aes256-ctr", False, False),
+    ("diffie-hellman-group1-sha1", "aes256-ctr", True, True),
+])
+def test_uppity_crashes_on_a_weak_algorithm(zoo_images: None, tmp_path: Path, kex: str, cipher: str, strict: bool,
+                                            crashes: bool) -> None:
+    """Deviation pinned: Debian's Uppity 0.78 (its backported weak-crypto and Terrapin warnings)
+    dies of SIGSEGV right after the KEXINITs, so the connection closes without a DISCONNECT,
+    when the choice is below PuTTY's warning line (diffie-hellman-group1-sha1, which it offers)
+    or, without strict kex from the client, open to Terrapin (chacha20-poly1305). With strict
+    kex, or AES-CTR and a MAC without ETM, the same key exchange completes."""
+    end = [ExpectClose(timeout=5)] if crashes else [WaitKex(kex=kex, cipher_out=cipher)]
+    scenario = Scenario(timeout=5, strict_kex=strict, steps=[
+        Connect(kex=(kex,), ciphers=(cipher,), macs=("hmac-sha2-256",)), *end])
+    with start_peer(UPPITY, "docker", tmp_path) as handle:
+        failure, ctx = run_steps(scenario, {}, handle.info, 1)
+        assert failure is None, f"{failure}\n{ctx.transcript.text()}"
+        assert not any(isinstance(getattr(e, "message", None), m.Disconnect) for e in ctx.log)
+        deadline = time.monotonic() + 3  # uppity-conn notices the crash within 0.25 s and logs it
+        while crashes and "killed by signal 11" not in handle.logs() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ("killed by signal 11" in handle.logs()) == crashes, handle.logs()[-2000:]
+
+
+def test_uppity_reports_exit_status_0_for_a_command_not_yet_reaped(zoo_images: None, tmp_path: Path) -> None:
+    """Deviation pinned: without a pty, Uppity 0.78 ends an exec session at the EOF on the
+    command's stdout and, when it has not reaped the command by then, sends exit-status 0
+    whatever the command returned (unix/pty.c assumes a clean exit). `sleep 0.05; exit 3` gets 0
+    in about half the runs with /bin/sh (--stock-shell); uppity-serve's own $SHELL
+    (uppity-shell) keeps stdout open a moment after the command's parent exits, so the
+    default set-up reports 3."""
+    statuses: dict[str, list[int]] = {}
+    for name, extra, runs in (("stock", ["--stock-shell"], 40), ("default", [], 12)):
+        with start_zoo_server(UPPITY, tmp_path / name, extra_args=extra) as handle:
+            t = connect(handle.info)
+            try:
+                seen = statuses.setdefault(name, [])
+                while len(seen) < runs and 0 not in seen:  # the stock set-up: until the first 0
+                    seen.append(run(t, "sleep 0.05; exit 3")[2])
+            finally:
+                t.close()
+    assert 0 in statuses["stock"] and set(statuses["default"]) == {3}, statuses
+
+
+def test_uppity_deadlocks_a_command_that_echoes_much_input(zoo_images: None, tmp_path: Path) -> None:
+    """Deviation pinned: without a pty, Uppity 0.78 writes to the command's stdin pipe in
+    blocking mode and reads the command's output only between writes, so 4 MiB through `cat`
+    with /bin/sh (--stock-shell) stalls for good: Uppity blocks writing cat's stdin while cat
+    blocks writing its stdout (the uppity process outlives the connection). uppity-shell takes
+    the input at once into a buffer, so the default set-up echoes it all."""
+    payload = os.urandom(4 << 20)
+    results: dict[str, object] = {}
+    for name, extra in (("stock", ["--stock-shell"]), ("default", [])):
+        with start_zoo_server(UPPITY, tmp_path / name, extra_args=extra) as handle:
+            t = connect(handle.info)
+            try:
+                out, _, status = run(t, "cat; exit 3", stdin=payload, timeout=5)
+                results[name] = (hashlib.sha256(out).digest() == hashlib.sha256(payload).digest(), status)
+            except TimeoutError:
+                results[name] = "stalled"
+            finally:
+                t.close()
+    assert results == {"stock": "stalled", "default": (True, 3)}
 
 
 def test_bootstrap_builds_exactly_the_zoo_images() -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.ssh.errors import VersionError
+from harness.ssh.errors import DisconnectReason, VersionError
 from harness.ssh.packet.version import VersionReader, make_version_line
 
 
@@ -47,6 +47,20 @@ def test_client_may_not_send_pre_banner() -> None:
 def test_too_long_line() -> None:
     with pytest.raises(VersionError, match="255"):
         VersionReader(True).feed(b"SSH-2.0-" + b"x" * 300 + b"\r\n")
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    (b"SSH-2.0-" + b"x" * 300 + b"\r\n", DisconnectReason.PROTOCOL_ERROR),  # no identification line at all
+    (b"SSH-2.0-x" + b"x" * 300, DisconnectReason.PROTOCOL_ERROR),  # the same, still without its line end
+    (b"SSH-2.0-a\x01b\r\n", DisconnectReason.PROTOCOL_ERROR),
+    (b"SSH-2.0\r\n", DisconnectReason.PROTOCOL_ERROR),
+    (b"SSH-1.5-old\r\n", DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED),  # well formed, another protocol
+])  # fmt: skip
+def test_refusal_reason_codes(line: bytes, reason: DisconnectReason) -> None:
+    """Found by the self-probe: a 300-byte line was refused with PROTOCOL_VERSION_NOT_SUPPORTED."""
+    with pytest.raises(VersionError) as caught:
+        VersionReader(True).feed(line)
+    assert caught.value.reason == reason
 
 
 def test_pre_banner_line_limit() -> None:

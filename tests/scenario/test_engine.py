@@ -204,3 +204,59 @@ def test_request_on_a_channel_the_peer_closed_says_so(server) -> None:  # type: 
     assert "the peer closed channel 'ch' before CHANNEL_REQUEST[exec] was sent" in result.message, result.message
     assert "expected CHANNEL_SUCCESS for CHANNEL_REQUEST[exec]" in result.message
     assert "harness error" not in result.message
+
+
+def test_a_peer_we_share_no_algorithm_with_is_offered_its_own() -> None:
+    """GNU lsh offers only SHA-1 Diffie-Hellman, CBC ciphers and hmac-sha1: the scenario's
+    connection appends those (as ``KexAlgorithms=+...`` would); every other peer keeps our defaults."""
+    from harness.scenario.steps.commands import meet_legacy_peer
+    from harness.ssh.config import ConnectionConfig
+
+    lsh = {"kex": ["diffie-hellman-group14-sha1", "diffie-hellman-group1-sha1"],
+           "host_key": ["ssh-rsa", "spki-sign-rsa"],
+           "cipher_c2s": ["aes256-cbc", "3des-cbc", "blowfish-cbc", "arcfour"],
+           "mac_c2s": ["hmac-sha1", "hmac-md5"]}  # fmt: skip
+    cfg, default = ConnectionConfig(), ConnectionConfig()
+    meet_legacy_peer(cfg, lsh)
+    assert cfg.kex == (*default.kex, "diffie-hellman-group14-sha1", "diffie-hellman-group1-sha1")
+    assert cfg.ciphers[: len(default.ciphers)] == default.ciphers and "aes256-cbc" in cfg.ciphers
+    assert "blowfish-cbc" not in cfg.ciphers  # not implemented: never offered
+    assert cfg.host_key_algorithms == default.host_key_algorithms  # ssh-rsa is shared already
+    assert "hmac-sha1" in cfg.macs
+    modern = ConnectionConfig()
+    meet_legacy_peer(modern, {"kex": ["curve25519-sha256", "diffie-hellman-group1-sha1"]})
+    assert modern.kex == default.kex
+
+
+def test_a_failed_check_in_call_fails_the_cell_and_a_crash_in_it_is_ours() -> None:
+    """``Call``: an AssertionError is the scenario's check failing on the peer (FAIL, no
+    traceback); any other exception is a harness error (ERROR, with its traceback)."""
+    from harness.scenario import Call, Scenario
+    from harness.scenario.execute import ERROR, run_one
+
+    def check(ctx: Context) -> None:
+        raise AssertionError("the peer echoed late data")
+
+    def broken(ctx: Context) -> None:
+        raise KeyError("typo")
+
+    info = SimpleNamespace(peer_id="nobody", address=("127.0.0.1", 9), algorithms={})
+    for fn, status in ((check, FAIL), (broken, ERROR)):
+        scenario = Scenario(steps=[Call(fn, "a check")])
+        scenario.id, scenario.area = "selftest/call", "selftest"
+        result = run_one(scenario, "selftest/call", {}, info, 1, None)
+        assert result.status == status, result.message
+        assert ("Traceback" in result.message) == (status == ERROR), result.message
+
+
+def test_a_peer_can_ask_scenario_connections_for_its_algorithms() -> None:
+    """Uppity 0.78 crashes on chacha20-poly1305 without strict kex: its zoo entry names the
+    ciphers scenario connections offer it, and a misspelt option is an error, not ignored."""
+    from harness.peers.zoo import ZOO_SERVERS
+    from harness.scenario.steps.commands import peer_scenario_options
+
+    uppity = dict(ZOO_SERVERS["uppity-0.78"].scenario_algorithms)
+    options = peer_scenario_options({"scenario_algorithms": f"ciphers={','.join(uppity['ciphers'])}"})
+    assert options == {"ciphers": uppity["ciphers"]} and "chacha20-poly1305@openssh.com" not in options["ciphers"]
+    with pytest.raises(ValueError, match="cipher"):
+        peer_scenario_options({"scenario_algorithms": "cipher=aes128-ctr"})

@@ -9,6 +9,7 @@ the harness from its command. Everything goes through the real command lines in 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -52,7 +53,14 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
     """`harness serve` started by hand on a free port, with a password and one authorized key."""
     tmp = tmp_path_factory.mktemp("own-server")
     key = keygen(tmp / "id_ed25519")
-    argv = [sys.executable, "-m", "harness", "serve", "--port", "0", "--user", USER, "--password", PASSWORD,
+    with serving(tmp, key, "--password", PASSWORD) as port:
+        yield port, key
+
+
+@contextlib.contextmanager
+def serving(tmp: Path, key: Path, *options: str) -> Iterator[int]:
+    """`harness serve` on a free port accepting ``key`` (and whatever ``options`` add); its port."""
+    argv = [sys.executable, "-m", "harness", "serve", "--port", "0", "--user", USER, *options,
             "--authorized-keys", str(key) + ".pub", "--cwd", str(tmp),
             "--host-key", str(keygen(tmp / "host"))]  # fmt: skip
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
@@ -65,7 +73,7 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
                 port = int(match.group(1))
                 break
         assert port is not None, "harness serve printed no address line"
-        yield port, key
+        yield port
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
@@ -248,6 +256,25 @@ def test_the_same_target_works_for_interop_and_live_fuzzing(own_server: tuple[in
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert f"live fuzzing target (SSH-2.0-harness_0.1) at 127.0.0.1:{port}" in run.stdout
     assert "5 iterations" in run.stdout
+
+
+def test_live_fuzzing_a_key_only_target_logs_in_with_identity(tmp_path: Path) -> None:
+    key = keygen(tmp_path / "id_ed25519")
+    with serving(tmp_path, key) as port:  # no --password: only that key logs in
+        target = f"ssh://{USER}@127.0.0.1:{port}"
+        # Seed 3's first 8 iterations include connection-layer points (log in, open a session, damage).
+        fuzz = ("fuzz", "--live", target, "--runs", "8", "--seed", "3", "--workdir", str(tmp_path / "fuzz"))
+        run = harness(*fuzz, "--identity", str(key), cwd=tmp_path)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert "8 iterations" in run.stdout and "0 findings" in run.stdout, run.stdout
+        assert "harness-error" not in run.stdout and "setup-failed" not in run.stdout, run.stdout
+        without = harness(*fuzz, cwd=tmp_path)  # no credential for the only method it offers
+        assert without.returncode == 2, without.stdout[-3000:] + without.stderr[-3000:]
+        assert "no login method it offers has a credential here; give --identity FILE" in without.stderr
+    missing = harness(*fuzz, "--identity", str(tmp_path / "nope"), cwd=tmp_path)
+    assert missing.returncode == 2 and f"--identity {tmp_path / 'nope'}: no such file" in missing.stderr
+    builtin = harness("fuzz", "--live", "openssh-9.2", "--identity", str(key), "--runs", "1", cwd=tmp_path)
+    assert builtin.returncode == 2 and "--identity is for a server given as ssh://" in builtin.stderr
 
 
 def test_a_local_sshd_as_target_is_probed_as_openssh_and_checked_against_known_hosts(tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 Run in a subprocess by harness.peers.client_launch with whichever interpreter carries the
 AsyncSSH release under test (the harness's venv for the newest PyPI release, Debian's
-/usr/bin/python3 for python3-asyncssh), so this file imports nothing from the harness and works
-with AsyncSSH 2.10 as well as the current release.
+/usr/bin/python3 for python3-asyncssh), so this file imports nothing from the harness (its
+command line is client_args.py, beside it) and works with AsyncSSH 2.10 as well as the current
+release.
 
 Exit status: the remote command's exit status (128 + signal number for exit-signal, as shells
 do; 255 without either, as OpenSSH's ssh), 0 after sftp/forward sessions that ended normally; an exception prints its
@@ -18,24 +19,10 @@ import signal
 import sys
 
 import asyncssh
+from client_args import parse_args  # beside this file (see client_args.py)
 
 # Read size for channel output.
 CHUNK = 32768
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--user", required=True)
-    p.add_argument("--key", help="private key file (OpenSSH or PEM format)")
-    p.add_argument("--password")
-    p.add_argument("--known-hosts", required=True, help="known_hosts with the server's key ([host]:port form)")
-    p.add_argument("--mode", choices=("exec", "shell", "sftp", "forward"), default="exec")
-    p.add_argument("--command", default="true")
-    p.add_argument("--forward-to", default="127.0.0.1:9", help="host:port of the direct-tcpip channel")
-    p.add_argument("--timeout", type=float, default=20.0)
-    return p.parse_args(argv)
 
 
 def status_of(result: asyncssh.SSHCompletedProcess) -> int:
@@ -74,7 +61,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    return asyncio.run(run(parse_args(argv)))
+    return asyncio.run(run(parse_args(argv, __doc__)))
 
 
 if __name__ == "__main__":

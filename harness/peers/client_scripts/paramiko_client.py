@@ -2,8 +2,8 @@
 
 Run in a subprocess by harness.peers.client_launch with whichever interpreter carries the
 paramiko release under test (the harness's own venv for the newest PyPI release, Debian's
-/usr/bin/python3 for python3-paramiko), so this file imports nothing from the harness and
-works with paramiko 2.12 as well as the current release.
+/usr/bin/python3 for python3-paramiko), so this file imports nothing from the harness (its
+command line is client_args.py, beside it) and works with paramiko 2.12 as well as the current release.
 
 Exit status: the remote command's exit status (255 without one, as OpenSSH's ssh), 0 after
 sftp/forward sessions that ended normally; an exception prints its
@@ -12,28 +12,13 @@ traceback and exits 1, as any paramiko application would.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import paramiko
+from client_args import parse_args  # beside this file (see client_args.py)
 
 # Read size for channel output; any size works, this one keeps the loop short.
 CHUNK = 32768
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--user", required=True)
-    p.add_argument("--key", help="private key file (OpenSSH or PEM format)")
-    p.add_argument("--password")
-    p.add_argument("--known-hosts", required=True, help="known_hosts with the server's key ([host]:port form)")
-    p.add_argument("--mode", choices=("exec", "shell", "sftp", "forward"), default="exec")
-    p.add_argument("--command", default="true")
-    p.add_argument("--forward-to", default="127.0.0.1:9", help="host:port of the direct-tcpip channel")
-    p.add_argument("--timeout", type=float, default=20.0)
-    return p.parse_args(argv)
 
 
 def drain(channel: paramiko.Channel) -> None:
@@ -68,7 +53,7 @@ def exit_code(channel: paramiko.Channel) -> int:
 
 
 def main(argv: list[str]) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv, __doc__)
     client = paramiko.SSHClient()
     client.load_host_keys(args.known_hosts)
     client.set_missing_host_key_policy(paramiko.RejectPolicy())

@@ -30,6 +30,10 @@ ConfigValue = Any  # a value, or a callable(PeerInfo) -> value
 def make_config(ctx: Context, overrides: dict[str, ConfigValue]) -> ConnectionConfig:
     cfg = ConnectionConfig()
     cfg.strict_kex = ctx.strict_kex  # the scenario's choice; a step's own option below wins
+    if ctx.role != "server":
+        meet_legacy_peer(cfg, getattr(ctx.info, "algorithms", None) or {})
+        for key, names in peer_scenario_options(getattr(ctx.info, "extra", None) or {}).items():
+            setattr(cfg, key, names)
     for key, value in overrides.items():
         if callable(value):
             value = value(ctx.info)
@@ -37,6 +41,45 @@ def make_config(ctx: Context, overrides: dict[str, ConfigValue]) -> ConnectionCo
             raise ValueError(f"ConnectionConfig has no option {key!r}")
         setattr(cfg, key, tuple(value) if isinstance(value, list) else value)
     return cfg
+
+
+def peer_scenario_options(extra: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """ConnectionConfig options a peer's description asks scenario connections to use
+    (``extra["scenario_algorithms"]``, e.g. ``ciphers=aes128-ctr,aes256-ctr``); a step's own
+    options still win. Unknown option names are an error that names the peer's entry."""
+    found: dict[str, tuple[str, ...]] = {}
+    for item in filter(None, extra.get("scenario_algorithms", "").split(";")):
+        name, _, names = item.partition("=")
+        if name not in _implemented():
+            raise ValueError(f"scenario_algorithms: {name!r} is not one of {', '.join(_implemented())}")
+        found[name] = tuple(filter(None, names.split(",")))
+    return found
+
+
+def _implemented() -> dict[str, tuple[str, frozenset[str]]]:
+    """ConnectionConfig field -> (the peer's advertised-algorithms key, what our core implements)."""
+    from harness.ssh.crypto.protection import CIPHERS, MACS
+    from harness.ssh.kex.methods import KEX_METHODS
+    from harness.ssh.keys import SUPPORTED_HOST_KEY_ALGORITHMS
+
+    return {"kex": ("kex", frozenset(KEX_METHODS)),
+            "host_key_algorithms": ("host_key", frozenset(SUPPORTED_HOST_KEY_ALGORITHMS)),
+            "ciphers": ("cipher_c2s", frozenset(CIPHERS)),
+            "macs": ("mac_c2s", frozenset(MACS))}  # fmt: skip
+
+
+def meet_legacy_peer(cfg: ConnectionConfig, advertised: dict[str, Any]) -> None:
+    """Where our default offer shares nothing with what the peer advertises (GNU lsh offers only
+    SHA-1 Diffie-Hellman and CBC ciphers), append what it offers and our core implements, as a
+    user would with ``KexAlgorithms=+...``: otherwise every scenario against it would end in a
+    failed negotiation instead of testing what it is about. Peers we share an algorithm with
+    (every other peer) get our defaults unchanged; a scenario's own options still win."""
+    for field_name, (key, implemented) in _implemented().items():
+        offered = tuple(advertised.get(key) or ())
+        ours = getattr(cfg, field_name)
+        if not offered or set(ours) & set(offered):
+            continue
+        setattr(cfg, field_name, (*ours, *(a for a in offered if a in implemented)))
 
 
 class Connect(Step):
@@ -161,6 +204,14 @@ class Authenticate(Step):
         method = self.method
         if method == "auto":
             method = "password" if info_supports_password(info) else "publickey"
+        held_requests = (getattr(info, "extra", None) or {}).get("service_accept_first") == "1"
+        if held_requests and not conn.auth.service_accepted:
+            # PuTTY's Uppity 0.78 at times never answers a request sent right behind the
+            # SERVICE_REQUEST (harness.peers.zoo): wait for SERVICE_ACCEPT first, as its clients do.
+            conn.auth.request_service()
+            ctx.flush()
+            await_event(ctx, lambda e: isinstance(e, ev.ServiceAccepted), "SERVICE_ACCEPT")
+        sent_at = len(ctx.log)
         if method == "password":
             conn.auth.password(info.username, info.password)
         elif method == "publickey":
@@ -170,6 +221,8 @@ class Authenticate(Step):
         else:
             raise ValueError(f"unknown auth method {method!r}")
         ctx.flush()
+        if held_requests:
+            _nudge_until_answered(ctx, sent_at)
         while True:
             event = await_event(ctx, lambda e: isinstance(e, ev.AuthSuccess | ev.AuthFailure | ev.AuthInfoRequest),
                                 f"USERAUTH_SUCCESS for {method}")  # fmt: skip
@@ -185,6 +238,23 @@ class Authenticate(Step):
 
     def describe(self) -> str:
         return f"Authenticate({self.method})"
+
+
+NUDGE_AFTER = 1.0  # seconds without an answer to a login request before an IGNORE nudges the peer
+NUDGES = 3
+
+
+def _nudge_until_answered(ctx: Context, sent_at: int) -> None:
+    """Uppity 0.78 at times sits on a USERAUTH_REQUEST until another packet arrives (its helper's
+    finding, docs/PEERS.md): send an IGNORE after each second of silence, a few times, so the
+    login (which is not what any scenario is about) gets through."""
+    conn = _conn(ctx)
+    answered = (ev.MessageReceived, ev.AuthSuccess, ev.AuthFailure, ev.AuthInfoRequest, ev.Disconnected)
+    for _ in range(NUDGES):
+        if ctx.wait_for(lambda e: isinstance(e, answered), NUDGE_AFTER, sent_at) or ctx.closed:
+            return
+        conn.send_message(m.Ignore(data=b""))
+        ctx.flush()
 
 
 def load_client_key(info: Any, name: str) -> Any:
@@ -237,13 +307,21 @@ class Wait(Step):
 
 
 class Call(Step):
-    """Escape hatch: ``fn(ctx)``. Prefer a named step when something is needed twice."""
+    """Escape hatch: ``fn(ctx)``. Prefer a named step when something is needed twice.
+
+    An ``AssertionError`` from ``fn`` is the scenario's own check failing on what the peer did:
+    a FAIL of the cell, like any step's expected/got. Any other exception stays a harness error."""
 
     def __init__(self, fn: Callable[[Context], None], description: str = "Call") -> None:
         self.fn, self.description = fn, description
 
     def run(self, ctx: Context) -> None:
-        self.fn(ctx)
+        try:
+            self.fn(ctx)
+        except StepFailure:
+            raise
+        except AssertionError as exc:
+            raise StepFailure(f"{ctx.step_label}: {exc}") from exc
         ctx.flush()
 
     def describe(self) -> str:

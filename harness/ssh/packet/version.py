@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.ssh.errors import NotAnSSHServer, VersionError
+from harness.ssh.errors import DisconnectReason, NotAnSSHServer, VersionError
 from harness.ssh.limits import MAX_PRE_BANNER_BYTES, MAX_PRE_BANNER_LINES, MAX_VERSION_LINE
 
 ACCEPTED_PROTOCOLS = ("2.0", "1.99")
 _PREFIX = b"SSH-"
+# A line that is no valid identification at all is a protocol error; only a well-formed line
+# naming a protocol we do not speak is PROTOCOL_VERSION_NOT_SUPPORTED (VersionError's own code).
+_MALFORMED = DisconnectReason.PROTOCOL_ERROR
 # Bytes no text line before the identification line contains: C0 controls except TAB, LF, CR
 # and ESC (banners may be coloured), and DEL. OpenSSH refuses a NUL at once; refusing all binary
 # at once means a TLS or other binary service on the port fails now, not at the caller's timeout.
@@ -92,7 +95,7 @@ class VersionReader:
                 if not self._allow_pre_banner and not buf.startswith(_PREFIX[: len(buf)]):
                     raise VersionError(f"client sent data before its identification line: {bytes(buf[:60])!r}")
                 if len(buf) > MAX_VERSION_LINE and buf.startswith(_PREFIX):
-                    raise VersionError("identification line longer than 255 bytes")
+                    raise VersionError("identification line longer than 255 bytes", _MALFORMED)
                 if self._consumed + len(buf) > MAX_PRE_BANNER_BYTES:
                     raise VersionError("no identification line within the pre-banner limit")
                 return b""
@@ -118,17 +121,17 @@ class VersionReader:
             self._pre.append(body.decode("utf-8", "replace"))
             return
         if len(raw) > MAX_VERSION_LINE:
-            raise VersionError("identification line longer than 255 bytes")
+            raise VersionError("identification line longer than 255 bytes", _MALFORMED)
         try:
             text = body.decode("ascii")
         except UnicodeDecodeError as exc:
-            raise VersionError(f"identification line is not ASCII: {body!r}") from exc
+            raise VersionError(f"identification line is not ASCII: {body!r}", _MALFORMED) from exc
         if not text.isprintable():
-            raise VersionError(f"identification line has control characters: {text!r}")
+            raise VersionError(f"identification line has control characters: {text!r}", _MALFORMED)
         head, _, comments = text.partition(" ")
         parts = head.split("-", 2)
         if len(parts) != 3 or not parts[2]:
-            raise VersionError(f"malformed identification line: {text!r}")
+            raise VersionError(f"malformed identification line: {text!r}", _MALFORMED)
         proto = parts[1]
         if proto not in ACCEPTED_PROTOCOLS:
             raise VersionError(f"unsupported protocol version {proto!r} in {text!r} (we speak SSH-2.0)")
