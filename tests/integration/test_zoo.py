@@ -14,7 +14,6 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,25 +33,8 @@ from harness.ssh.errors import SSHException
 pytestmark = [pytest.mark.peer, pytest.mark.docker, pytest.mark.slow, pytest.mark.zoo]
 
 REPO = Path(__file__).resolve().parents[2]
-BUILD_TIMEOUT = 1800  # building every zoo image from nothing takes ~6 min on 2 busy cores
 PAYLOAD = os.urandom(64 * 1024)
 COMMAND = "printf oops >&2; cat; exit 3"
-
-
-@pytest.fixture(scope="module")
-def zoo_images() -> None:
-    """Docker answers and every zoo image is built and up to date (bootstrap.sh decides)."""
-    from harness.peers.docker import docker_available
-
-    ok, reason = docker_available()
-    if not ok:
-        if os.environ.get("HARNESS_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"HARNESS_REQUIRE_DOCKER=1 but Docker cannot run: {reason}", pytrace=False)
-        pytest.skip(f"no Docker engine: {reason}")
-    result = subprocess.run(["bash", str(REPO / "containers" / "bootstrap.sh"), "zoo"], capture_output=True,
-                            text=True, timeout=BUILD_TIMEOUT, check=False)
-    if result.returncode != 0:
-        pytest.fail(f"bootstrap.sh zoo failed:\n{result.stderr[-4000:]}", pytrace=False)
 
 
 def _login_and_exec(info: PeerInfo, auth: str) -> None:

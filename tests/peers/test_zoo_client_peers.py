@@ -58,7 +58,7 @@ def test_each_zoo_client_gets_a_host_key_and_offer_it_can_use() -> None:
 
 @pytest.mark.docker
 @pytest.mark.parametrize("auth", ["publickey", "password"])
-def test_the_go_zoo_client_logs_in_and_runs_a_command(auth: str) -> None:
+def test_the_go_zoo_client_logs_in_and_runs_a_command(zoo_images: None, auth: str) -> None:
     failure, target, ctx = run_client(FASTEST, session_steps("exec"), auth=auth)
     report = target.report()
     assert report is not None and failure is None, f"{failure}\n{report and report.describe()}"
@@ -69,7 +69,7 @@ def test_the_go_zoo_client_logs_in_and_runs_a_command(auth: str) -> None:
 
 
 @pytest.mark.docker
-def test_a_zoo_client_plays_a_scenario_file_and_gets_an_outcome() -> None:
+def test_a_zoo_client_plays_a_scenario_file_and_gets_an_outcome(zoo_images: None) -> None:
     """scenarios/client/server_global_request.py, as `harness run --client-peer` runs it."""
     from harness.scenario.execute import run_one
     from harness.scenario.model import load_scenario_file
@@ -88,8 +88,8 @@ def test_a_zoo_client_plays_a_scenario_file_and_gets_an_outcome() -> None:
     ("jsch-0.1.54-client", "ecdsa-sha2-nistp256", "ecdh-sha2-nistp256"),
     ("lsh-2.1-client", "ssh-rsa", "diffie-hellman-group14-sha1"),
 ])  # fmt: skip
-def test_zoo_clients_without_ed25519_log_in_with_what_their_plan_adds(peer: str, host_key_algorithm: str,
-                                                                     kex: str) -> None:  # fmt: skip
+def test_zoo_clients_without_ed25519_log_in_with_what_their_plan_adds(
+        zoo_images: None, peer: str, host_key_algorithm: str, kex: str) -> None:  # fmt: skip
     """JSch and lsh cannot use our default Ed25519 host key (lsh not even our default offer): the
     plan's host key, offer and RSA user key get them through a whole exec session."""
     failure, target, ctx = run_client(peer, session_steps("exec"))
