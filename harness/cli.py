@@ -473,7 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("interop", help="the conformance matrix: our client against every server peer")
     p.add_argument("--peer", action="append", default=[],
-                   help="peer id or peers.toml server (repeatable; default: all; `harness peers list`)")  # fmt: skip
+                   help="peer id, peers.toml server, or a group: default, zoo, all (repeatable)")  # fmt: skip
     p.add_argument("--launcher", choices=("docker", "process"), help="default: docker if an engine answers")
     p.add_argument("--out", default="results", help="directory for interop.md and interop.json")
     p.add_argument("--no-bulk", action="store_true", help="skip the 64 MiB transfers")
@@ -581,9 +581,11 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args)
+    from harness.peers.groups import expand
+
     for name in ("peer", "client_peer"):  # --peer a,b is the same as --peer a --peer b; absent: []
-        if name in vars(args):
-            setattr(args, name, split_ids(getattr(args, name)))
+        if name in vars(args):  # and a group (zoo, all, default) is its members
+            setattr(args, name, expand(split_ids(getattr(args, name)), "server" if name == "peer" else "client"))
     from harness.ssh.errors import SSHException
 
     try:

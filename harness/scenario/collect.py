@@ -246,7 +246,9 @@ def chosen_peers(config: Any, role: str, defaults: Callable[[], list[str]]) -> l
     peers = user_peers(config)
     option = "peer" if role == "server" else "client_peer"
     named = peers.servers if role == "server" else peers.clients
-    explicit = list(config.getoption(option, None) or [])
+    from harness.peers.groups import expand
+
+    explicit = expand(list(config.getoption(option, None) or []), role)
     explicit += [n for n, spec in named.items() if spec.origin.startswith("--") and n not in explicit]
     if explicit:
         return explicit

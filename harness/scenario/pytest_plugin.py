@@ -44,7 +44,7 @@ def _add(group: Any, *names: str, **kwargs: Any) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness peers")
     _add(group, "--peer", action="append", default=[], metavar="ID",
-         help="server peer id to run against (repeatable; default: all)")  # fmt: skip
+         help="server peer id, or a group: default, zoo, all (repeatable; default: the default set)")  # fmt: skip
     _add(group, "--launcher", choices=("docker", "process"), default=None,
          help="how to start peers (default: docker if an engine answers, else process)")  # fmt: skip
     # tests/conftest.py registers the same two options in the same group; when it is loaded after
@@ -61,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption = addoption_once  # type: ignore[method-assign]
     group = parser.getgroup("harness scenarios")
     _add(group, "--client-peer", action="append", default=[], metavar="ID",
-         help="client peer for server-role scenarios (openssh-client, dbclient, plink)")  # fmt: skip
+         help="client peer for server-role scenarios, or a group: default, zoo, all (repeatable)")  # fmt: skip
     _add(group, "--scenario-seed", type=int, default=None,
          help="base seed of every scenario's randomness (default: random, printed in the header)")  # fmt: skip
     _add(group, "--scenario-report", default=None, metavar="DIR",

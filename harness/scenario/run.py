@@ -28,9 +28,9 @@ PLUGIN = "harness.scenario.pytest_plugin"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--peer", action="append", default=[],
-                   help="server peer id or a peers.toml server name (repeatable; default: all)")  # fmt: skip
+                   help="server peer id, peers.toml server, or a group: default, zoo, all (repeatable)")  # fmt: skip
     p.add_argument("--client-peer", action="append", default=[],
-                   help="client peer (or peers.toml client name) for server-role scenarios")  # fmt: skip
+                   help="client peer, peers.toml client, or group default/zoo/all (server-role scenarios)")  # fmt: skip
     p.add_argument("--launcher", choices=("docker", "process"))
     p.add_argument("--out", default="results", help="directory for the reports (default results/)")
     p.add_argument("--seed", type=int, help="base seed (default: random, printed)")
