@@ -281,9 +281,11 @@ class Context:
                 self.log.append(PeerText(text=text))
                 self.transcript.add("<<", f"text line {text!r} (our core's DISCONNECT for it withheld)")
             else:
+                self._drain()  # what the core saw before it refused comes first (who deviated first)
                 self.log.append(LocalError(exc))
                 self.transcript.add("!!", f"our core rejected the peer's input: {type(exc).__name__}: {exc}")
         except SSHException as exc:  # e.g. host key verification: still the peer's doing
+            self._drain()
             self.log.append(LocalError(exc))
             self.transcript.add("!!", f"{type(exc).__name__}: {exc}")
         self._drain()
