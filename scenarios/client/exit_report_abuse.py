@@ -17,8 +17,12 @@ def _signal(name, message):
 
 _ABUSE = {
     "status_twice": [_status(0), _status(1), SendEof(), CloseChannel(wait=False)],
-    "status_after_close": [SendEof(), CloseChannel(wait=True),
-                           Send(m.ChannelRequestExitStatus(recipient=Remote("ch"), want_reply=False, status=3))],
+    # After the client's own CLOSE (a client that exits at our CLOSE instead ends the cell there).
+    "status_after_close": [SendEof(), CloseChannel(wait=False),
+                           OneOf(closed=[ExpectEvent(ev.ChannelClosed),
+                                         Send(m.ChannelRequestExitStatus(recipient=Remote("ch"), want_reply=False,
+                                                                         status=3))],
+                                 client_gone=[ExpectClose()])],
     "signal_unknown_name": [_signal("NOSUCHSIGNAL@harness.invalid", "killed"), SendEof(), CloseChannel(wait=False)],
     "signal_control_chars": [_signal("KILL", "\x1b[2J\x1b]0;harness-owned\x07killed"), SendEof(),
                              CloseChannel(wait=False)],
