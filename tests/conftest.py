@@ -3,8 +3,10 @@ images fixture shared by the zoo server and zoo client tests."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,12 @@ def zoo_images() -> None:
         if os.environ.get("HARNESS_REQUIRE_DOCKER") == "1":
             pytest.fail(f"HARNESS_REQUIRE_DOCKER=1 but Docker cannot run: {reason}", pytrace=False)
         pytest.skip(f"no Docker engine: {reason}")
-    result = subprocess.run(["bash", str(REPO / "containers" / "bootstrap.sh"), "zoo"], capture_output=True,
-                            text=True, timeout=ZOO_BUILD_TIMEOUT, check=False)  # fmt: skip
+    # One build at a time across pytest-xdist workers: the second waits, then finds every image
+    # up to date, instead of building the same images at once on a fresh machine.
+    with open(Path(tempfile.gettempdir()) / "harness-zoo-bootstrap.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(["bash", str(REPO / "containers" / "bootstrap.sh"), "zoo"], capture_output=True,
+                                text=True, timeout=ZOO_BUILD_TIMEOUT, check=False)  # fmt: skip
     if result.returncode != 0:
         pytest.fail(f"bootstrap.sh zoo failed:\n{result.stderr[-4000:]}", pytrace=False)
 
