@@ -253,7 +253,9 @@ def cleanup_stale_containers() -> list[str]:
     """
     client = _client()
     removed = []
-    for container in client.containers.list(all=True, filters={"label": f"{LABEL_PEER}=1"}):
+    # ignore_removed: a container another run removes between the listing and its inspection
+    # would otherwise fail the listing (and with it the start of this run's peer) with a 404.
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL_PEER}=1"}, ignore_removed=True):
         if _is_stale(container.labels):
             try:
                 container.remove(force=True, v=True)
@@ -276,7 +278,7 @@ def stop_peer_containers(peer_id: str) -> list[str]:
     client = _client()
     removed = []
     wanted = [f"{LABEL_PEER_ID}={spec.kind}:{spec.tag}", f"{LABEL_STARTED_BY}=peers-start"]
-    for container in client.containers.list(all=True, filters={"label": wanted}):
+    for container in client.containers.list(all=True, filters={"label": wanted}, ignore_removed=True):
         labels = container.labels
         if labels.get(LABEL_PEER) != "1" or labels.get(LABEL_HOST) != socket.gethostname():
             continue
