@@ -62,11 +62,9 @@ def login_algorithms(peer: PeerInfo) -> dict[str, tuple[str, ...]]:
     """Security options a peer needs for any login at all (``extra["login_algorithms"]``, e.g.
     ``kex=diffie-hellman-group14-sha1;ciphers=aes256-cbc`` for GNU lsh, whose whole offer is
     outside our defaults); options a caller forces win over them."""
-    found: dict[str, tuple[str, ...]] = {}
-    for item in filter(None, peer.extra.get("login_algorithms", "").split(";")):
-        name, _, names = item.partition("=")
-        found[name] = tuple(names.split(","))
-    return found
+    from harness.peers.zoo import decode_options
+
+    return decode_options(peer.extra.get("login_algorithms", ""))
 
 
 def run(t: Transport, command: str, stdin: bytes = b"", timeout: float = 30.0) -> tuple[bytes, bytes, int]:

@@ -51,11 +51,11 @@ class ZooServer:
     notes: str = ""
     # Security options (harness.interop.connect keywords) a client of ours needs to log in at
     # all: only for peers whose whole offer is outside our client's defaults (GNU lsh).
-    login_algorithms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    login_algorithms: AlgorithmOptions = ()
     # ConnectionConfig options the scenario engine's connections use (scenarios run without
     # strict kex unless they ask): Uppity 0.78 crashes on chacha20-poly1305 without strict kex,
     # which would end every scenario before what it is about.
-    scenario_algorithms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    scenario_algorithms: AlgorithmOptions = ()
     # Whether it verifies only SHA-1 "ssh-rsa" user signatures (it predates RFC 8332).
     rsa_sha1_signatures: bool = False
     # The password it accepts, when it has its own instead of the test user's (PuTTY's Uppity).
@@ -118,6 +118,24 @@ ZOO_SERVERS: dict[str, ZooServer] = {s.peer_id: s for s in (
               scenario_algorithms=(("ciphers", ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr",
                                                 "aes256-ctr")),)),
 )}
+
+
+AlgorithmOptions = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def encode_options(options: AlgorithmOptions) -> str:
+    """``(("kex", ("a", "b")), ("ciphers", ("c",)))`` -> ``kex=a,b;ciphers=c``: how a zoo entry's
+    algorithm options travel in ``PeerInfo.extra`` (a str -> str mapping)."""
+    return ";".join(f"{name}={','.join(names)}" for name, names in options)
+
+
+def decode_options(text: str) -> dict[str, tuple[str, ...]]:
+    """The inverse of :func:`encode_options`."""
+    found: dict[str, tuple[str, ...]] = {}
+    for item in filter(None, text.split(";")):
+        name, _, names = item.partition("=")
+        found[name] = tuple(filter(None, names.split(",")))
+    return found
 
 
 def zoo_server_ids() -> tuple[str, ...]:

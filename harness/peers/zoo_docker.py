@@ -41,7 +41,7 @@ from harness.peers.base import (
 from harness.peers.clients import ClientResult, docker_cli
 from harness.peers.probe import ProbeError, read_server_kexinit
 from harness.peers.testuser import TEST_PASSWORD, TEST_USER
-from harness.peers.zoo import ZOO_CLIENTS, ZOO_SERVERS, ZooServer, offers_cache, recorded_offers
+from harness.peers.zoo import ZOO_CLIENTS, ZOO_SERVERS, ZooServer, encode_options, offers_cache, recorded_offers
 
 # Host key name -> ssh-keygen arguments. PEM for ECDSA and RSA: paramiko 2.12, Conch, libssh,
 # node's ssh2 and lsh's pkcs1-conv all read it; Ed25519 exists only in the OpenSSH format.
@@ -209,8 +209,8 @@ def _peer_info(server: ZooServer, container: Container,
         "suite": server.spec.suite, "variant": server.spec.variant, "container": str(container.name),
         "container_id": str(container.id), "package_version": banner_version or server.version,
         "auth_methods": server.auth_methods, "subsystems": ",".join(server.subsystems), "zoo": "1",
-        "login_algorithms": ";".join(f"{name}={','.join(names)}" for name, names in server.login_algorithms),
-        "scenario_algorithms": ";".join(f"{name}={','.join(names)}" for name, names in server.scenario_algorithms),
+        "login_algorithms": encode_options(server.login_algorithms),
+        "scenario_algorithms": encode_options(server.scenario_algorithms),
         "rsa_sha1_signatures": "1" if server.rsa_sha1_signatures else "0",
         "service_accept_first": "1" if server.service_accept_first else "0",
     }

@@ -47,12 +47,12 @@ def peer_scenario_options(extra: dict[str, str]) -> dict[str, tuple[str, ...]]:
     """ConnectionConfig options a peer's description asks scenario connections to use
     (``extra["scenario_algorithms"]``, e.g. ``ciphers=aes128-ctr,aes256-ctr``); a step's own
     options still win. Unknown option names are an error that names the peer's entry."""
-    found: dict[str, tuple[str, ...]] = {}
-    for item in filter(None, extra.get("scenario_algorithms", "").split(";")):
-        name, _, names = item.partition("=")
+    from harness.peers.zoo import decode_options
+
+    found = decode_options(extra.get("scenario_algorithms", ""))
+    for name in found:
         if name not in _implemented():
             raise ValueError(f"scenario_algorithms: {name!r} is not one of {', '.join(_implemented())}")
-        found[name] = tuple(filter(None, names.split(",")))
     return found
 
 
