@@ -33,6 +33,7 @@ from harness.peers.testuser import TEST_PASSWORD, TEST_USER
 from harness.scenario.client_target import ClientPeerInfo
 from harness.scenario.execute import Result, run_one
 from harness.scenario.model import SERVER, Scenario
+from harness.scenario.selfcheck import CONFIG as SERVER_REFERENCE_CONFIG
 from harness.scenario.selfcheck import Verdict, run_cells
 from harness.ssh import events as ev
 from harness.ssh import policy as pol
@@ -47,10 +48,8 @@ RUN_BOUND = 8.0  # every wait of a reference client's run; its thread ends by th
 # Two cheap kex methods (pure-Python post-quantum ones would make the check slow), the second for
 # scenarios that re-exchange with changed preferences.
 _KEX = ("curve25519-sha256", "diffie-hellman-group14-sha256")
-_CONFIG: dict[str, dict[str, Any]] = {
-    "lenient": {"observe": True, "unknown_messages": "ignore", "on_error": "mute"},
-    "closer": {"observe": True, "unknown_messages": "violation", "on_error": "close"},
-}
+# The lenient and closer behaviours mean the same on both sides: one table (selfcheck.CONFIG).
+_CONFIG: dict[str, dict[str, Any]] = {name: SERVER_REFERENCE_CONFIG[name] for name in ("lenient", "closer")}
 
 
 class ReferencePolicy(pol.ServerPolicy):
