@@ -9,7 +9,7 @@ setup:
 	bash scripts/setup.sh
 
 test: setup
-	HARNESS_REQUIRE_DOCKER=$${HARNESS_REQUIRE_DOCKER:-1} $(PY) -m pytest -n $(WORKERS) -rs --require-pins tests/ scenarios/
+	HARNESS_REQUIRE_DOCKER=$${HARNESS_REQUIRE_DOCKER:-1} $(PY) -m pytest -n $(WORKERS) -rsR --reruns 1 --reruns-delay 2 --require-pins tests/ scenarios/
 
 conformance: setup
 	$(PY) -m harness interop --out results/
