@@ -318,6 +318,7 @@ def _serve(args: argparse.Namespace) -> int:
     print("\n".join(known_hosts_lines(keys, host, port)), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    keep_ignoring_hangups_but_not_in_programs()
     try:
         while not stop.wait(1.0):
             pass
@@ -325,6 +326,21 @@ def _serve(args: argparse.Namespace) -> int:
         pass
     listener.close()
     return 0
+
+
+def keep_ignoring_hangups_but_not_in_programs() -> None:
+    """Under ``nohup`` (SIGHUP ignored), ignore it with a handler instead of SIG_IGN.
+
+    Why: an ignored signal stays ignored across fork and exec, so every program a client runs
+    would ignore the SIGHUP with which the server hangs up a session that ended (its SIGKILL
+    comes only after the grace period, and never when the server itself is stopping). A caught
+    signal is reset to its default by exec: the server still survives the terminal's hang-up,
+    and the programs die of the server's.
+    """
+    import signal
+
+    if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, lambda *_: None)
 
 
 def _load_host_key(path: str, passphrase: str | None) -> object:

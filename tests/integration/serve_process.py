@@ -65,12 +65,13 @@ def shared_state_dir() -> Path:
 
 
 @contextmanager
-def serve_cli(workdir: Path, *args: str, state_dir: Path | None = None) -> Iterator[ServeProcess]:
+def serve_cli(workdir: Path, *args: str, state_dir: Path | None = None, nohup: bool = False) -> Iterator[ServeProcess]:
     """`python -m harness serve --port 0 --state-dir STATE ARGS` until the block ends
-    (STATE: ``state_dir``, else the shared one)."""
+    (STATE: ``state_dir``, else the shared one; ``nohup``: started under nohup, SIGHUP ignored)."""
     state = state_dir or shared_state_dir()
     output = workdir / f"serve-{time.monotonic_ns()}.log"
-    argv = [sys.executable, "-m", "harness", "serve", "--port", "0", "--state-dir", str(state), *args]
+    argv = [*(["nohup"] if nohup else []), sys.executable, "-m", "harness", "serve", "--port", "0",
+            "--state-dir", str(state), *args]  # fmt: skip
     with output.open("wb") as sink:
         proc = subprocess.Popen(argv, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
                                 env=dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore"))  # fmt: skip

@@ -110,9 +110,11 @@ def test_program_that_ignores_sighup_is_killed_after_the_grace_period(hangup_ser
     assert "Traceback" not in log and "ERROR" not in log, log
 
 
-def test_stopping_the_server_hangs_up_running_commands(tmp_path: Path) -> None:
+@pytest.mark.parametrize("nohup", [False, True], ids=["plain", "under_nohup"])
+def test_stopping_the_server_hangs_up_running_commands(tmp_path: Path, nohup: bool) -> None:
+    """Under nohup too: the server ignores SIGHUP, the programs it runs must not inherit that."""
     authorized = authorize_test_key(tmp_path)
-    with (serve_cli(tmp_path, "--user", "root", "--authorized-keys", str(authorized)) as server,
+    with (serve_cli(tmp_path, "--user", "root", "--authorized-keys", str(authorized), nohup=nohup) as server,
           running_command(server, "echo $$; exec sleep 1000") as (client, pgid)):  # fmt: skip
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(timeout=15) == 0
