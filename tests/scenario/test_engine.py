@@ -228,6 +228,24 @@ def test_a_peer_we_share_no_algorithm_with_is_offered_its_own() -> None:
     assert modern.kex == default.kex
 
 
+def test_scenario_connections_list_sntrup761_after_the_curves() -> None:
+    """Our pure-Python sntrup761 key generation is slow: scenario connections offer it after
+    X25519 and the NIST curves, keep it (a peer with nothing else still gets it), and keep the
+    order of everything else."""
+    from harness.scenario.steps.commands import scenario_kex_preference
+    from harness.ssh.config import ConnectionConfig
+
+    default = ConnectionConfig().kex
+    ordered = scenario_kex_preference(default)
+    assert sorted(ordered) == sorted(default)
+    sntrup = ordered.index("sntrup761x25519-sha512@openssh.com")
+    assert all(ordered.index(n) < sntrup for n in ordered if n.startswith(("curve25519", "ecdh-sha2", "mlkem")))
+    assert all(ordered.index(n) > sntrup for n in ordered if n.startswith("diffie-hellman"))
+    others = [n for n in ordered if not n.startswith("sntrup")]
+    assert others == [n for n in default if not n.startswith("sntrup")]
+    assert scenario_kex_preference(("sntrup761x25519-sha512@openssh.com",)) == ("sntrup761x25519-sha512@openssh.com",)
+
+
 def test_a_failed_check_in_call_fails_the_cell_and_a_crash_in_it_is_ours() -> None:
     """``Call``: an AssertionError is the scenario's check failing on the peer (FAIL, no
     traceback); any other exception is a harness error (ERROR, with its traceback)."""
