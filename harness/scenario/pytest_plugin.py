@@ -6,8 +6,9 @@ tests/conftest.py: registered only if not there yet), ``--client-peer``, ``--sce
 ``--scenario-report DIR`` (JSON, Markdown and HTML written at the end of the session, also
 under pytest-xdist); the user's own peers and scenario folders (``--target``, ``--client-command``,
 ``--peers-file``, ``--expectations``...) are harness.scenario.collect's (docs/TARGETS.md).
-Items carry an ``xdist_group`` mark per peer, so with ``--dist loadgroup`` each peer is started
-by one worker only.
+Cells against a server peer carry an ``xdist_group`` mark per peer, so with ``--dist loadgroup``
+each server is started by one worker only; cells against a client peer start a client process
+of their own and go to whichever worker is free.
 """
 
 from __future__ import annotations
@@ -206,7 +207,8 @@ class ScenarioFile(pytest.File):
                     name = f"{base}[{param}{pos + '@' if pos else ''}{peer}]"
                     item = ScenarioItem.from_parent(self, name=name, scenario=scenario, variant=variant,
                                                     params=params, peer=peer, position=pos)  # fmt: skip
-                    item.add_marker(pytest.mark.xdist_group(peer))
+                    if scenario.role == CLIENT:  # one worker starts (and reuses) this server peer
+                        item.add_marker(pytest.mark.xdist_group(peer))
                     item.add_marker(pytest.mark.scenario)
                     yield item
 

@@ -1,6 +1,6 @@
 """`harness run`: the scenario matrix with pytest-xdist, writing every report.
 
-Runs ``pytest PATH... -n N --dist loadgroup`` (one worker owns each peer) with the scenario report
+Runs ``pytest PATH... -n N --dist loadgroup`` (one worker owns each server peer) with the scenario report
 (results.json, matrix.md, matrix.html, junit.xml) under ``--out``; pytest's progress line is the
 progress display. PATH defaults to the scenarios/ of the checkout or the installed wheel; any
 folder of scenario files works (docs/TARGETS.md). The user's own peers (``--target``,
@@ -34,8 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--launcher", choices=("docker", "process"))
     p.add_argument("--out", default="results", help="directory for the reports (default results/)")
     p.add_argument("--seed", type=int, help="base seed (default: random, printed)")
-    # Cells mostly wait on peers (silence windows, handshakes, client processes), and one worker
-    # owns each peer: the default 18 peers (7 servers, 11 clients) need about 12 workers on 2 cores.
+    # Cells mostly wait on peers (silence windows, handshakes, client processes); one worker owns
+    # each server peer and client-peer cells go to any free worker. 12 workers keep 2 cores busy:
+    # 16 saturate them (measured: slower, and replies late enough to change "silent 1 s" outcomes).
     p.add_argument("-n", "--workers", default=str(min(max(12, os.cpu_count() or 1), 24)),
                    help="pytest-xdist workers (default: 12, or the number of cores up to 24)")  # fmt: skip
     p.add_argument("-k", dest="keyword", help="pytest -k expression to select scenarios")
