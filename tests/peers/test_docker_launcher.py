@@ -275,8 +275,12 @@ def _helper(script: str, tmp_path: Path) -> subprocess.Popen[str]:
     Its temp dirs (workdir, client keys) go under ``tmp_path``: a crashed helper cleans up nothing.
     """
     spec = PEERS[QUICK_PEER]
+    # Python installs its KeyboardInterrupt handler only if SIGINT is not ignored at start, and a
+    # background job of a non-interactive shell (a CI runner's `cmd &`) starts with it ignored:
+    # install it, as a terminal's Ctrl-C would find it. (The harness CLI does the same itself.)
     code = textwrap.dedent(f"""
-        import os, sys, time
+        import os, signal, sys, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from harness.peers.docker import start_docker_server
         server = start_docker_server({spec.kind!r}, {spec.suite!r}, None)
         print(server.name, flush=True)
