@@ -306,6 +306,7 @@ def _serve(args: argparse.Namespace) -> int:
                          login_user=login_user)  # fmt: skip
     if args.pcap:  # every connection writes a pcapng and key log (harness/capture)
         os.environ["HARNESS_PCAP_DIR"] = str(Path(args.pcap).resolve())
+    keep_ignoring_hangups_but_not_in_programs()  # before the first connection can run a program
     try:
         listener = Listener(keys, config, host=args.listen, port=args.port, moduli=args.moduli).start()
     except OSError as exc:
@@ -318,7 +319,6 @@ def _serve(args: argparse.Namespace) -> int:
     print("\n".join(known_hosts_lines(keys, host, port)), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    keep_ignoring_hangups_but_not_in_programs()
     try:
         while not stop.wait(1.0):
             pass
