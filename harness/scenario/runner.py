@@ -135,6 +135,9 @@ class Context:
         self.fail_start: int | None = None  # log index where the failing step began waiting
         self.fail_waited: float | None = None  # how long it waited in silence
         self.stream_tampers: list[tp.Tamper] = []
+        # HoldAfterNewKeys: the key exchange count when armed; from our next NEWKEYS on, output
+        # stays in the core until ReleaseHeld writes it in one piece.
+        self.hold_after_newkeys: int | None = None
         self.last_sent_seq: int | None = None
         self.cleanups: list[Callable[[], None]] = []
         self.strict_kex = False  # offer strict kex on this scenario's connections (Scenario.strict_kex)
@@ -209,7 +212,7 @@ class Context:
     def flush(self) -> None:
         """Write whatever the core produced, through any armed stream tamper."""
         conn, sock = self.conn, self.sock
-        if conn is None or sock is None:
+        if conn is None or sock is None or self._holding(conn):
             return
         data = conn.data_to_send()
         if not data:
@@ -231,6 +234,12 @@ class Context:
         except OSError as exc:
             self.note(f"write failed: {exc}")
             self._closed(f"write failed: {exc}")
+
+    def _holding(self, conn: Connection) -> bool:
+        """Output is held once our NEWKEYS is queued (an exchange counted since arming means it
+        was queued too, even when the peer's NEWKEYS completed the exchange in the same read)."""
+        armed = self.hold_after_newkeys
+        return armed is not None and (conn.kex.sent_newkeys or conn.kex.count > armed)
 
     def _closed(self, how: str) -> None:
         if not self.closed:

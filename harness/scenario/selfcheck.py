@@ -19,7 +19,8 @@ The references, all our own server over loopback (so the check needs no Docker):
               payloads past 16 KiB, odd identification lines, a rekey before login
               (harness/ssh/pedantic.py)
 ``refuser``   refuses every channel open, channel request and global request; answers global
-              requests with UNIMPLEMENTED (as tinysshd does)
+              requests with UNIMPLEMENTED; and leaves what it read together with a re-exchange's
+              NEWKEYS unprocessed until more bytes arrive (all three as tinysshd does)
 ``denier``    refuses every authentication
 ``badsig``    signs the exchange hash wrongly, so no key exchange with it completes
 """
@@ -180,6 +181,34 @@ class EofDeafSocket(socket.socket):
         raise TimeoutError("EOF ignored")  # the driver treats it as an idle tick
 
 
+class NewKeysLaggardSocket(socket.socket):
+    """A server socket for the ``refuser``: what arrives in one read with the client's NEWKEYS of
+    a key re-exchange waits until more bytes arrive, as in tinysshd (it finishes the exchange,
+    then waits for its socket to be readable before it looks at what it already read).
+
+    While a re-exchange runs, bytes go to the core one at a time, so the read after the one that
+    completed the exchange can see what is left over; that rest is then held back until the
+    next bytes come from the client (rekey/packet_behind_newkeys)."""
+
+    transport: Any = None  # set by BehaviourListener._track; its core is looked up per read
+    _left = b""
+    _exchanges = 0  # completed key exchanges when the last bytes were handed out
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        kex = self.transport._conn.kex if self.transport is not None else None
+        if self._left and kex is not None and kex.count > self._exchanges:
+            data = super().recv(size, flags)  # blocks; a timeout leaves the rest held
+            self._left, data = b"", self._left + data
+        elif self._left:
+            data, self._left = self._left, b""
+        else:
+            data = super().recv(size, flags)
+        if kex is not None and kex.in_progress and kex.count >= 1 and len(data) > 1:
+            data, self._left = data[:1], data[1:]
+        self._exchanges = kex.count if kex is not None else 0
+        return data
+
+
 class BehaviourListener(Listener):
     """Our server's accept loop, with the reference behaviour set on every connection."""
 
@@ -193,10 +222,14 @@ class BehaviourListener(Listener):
     def _one(self, conn: socket.socket, origin: Any) -> None:
         if self.behaviour == "lenient":
             conn = EofDeafSocket(conn.family, conn.type, conn.proto, fileno=conn.detach())
+        elif self.behaviour == "refuser":
+            conn = NewKeysLaggardSocket(conn.family, conn.type, conn.proto, fileno=conn.detach())
         super()._one(conn, origin)
 
     def _track(self, transport: Any) -> None:
         super()._track(transport)
+        if isinstance(transport.sock, NewKeysLaggardSocket):
+            transport.sock.transport = transport
         for name, value in CONFIG.get(self.behaviour, {}).items():
             setattr(transport._config, name, value)
         transport.on_violation = _on_violation(self.behaviour, transport)

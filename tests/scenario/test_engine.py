@@ -278,3 +278,35 @@ def test_a_peer_can_ask_scenario_connections_for_its_algorithms() -> None:
     assert options == {"ciphers": uppity["ciphers"]} and "chacha20-poly1305@openssh.com" not in options["ciphers"]
     with pytest.raises(ValueError, match="cipher"):
         peer_scenario_options({"scenario_algorithms": "cipher=aes128-ctr"})
+
+
+def test_held_output_after_newkeys_goes_out_in_one_write(server) -> None:  # type: ignore[no-untyped-def]
+    """``HoldAfterNewKeys``/``ReleaseHeld``: our NEWKEYS of a re-exchange and the KEXINIT queued
+    after it reach the socket in one ``sendall``, and the peer (our server) takes both: a third
+    exchange completes."""
+    from harness.scenario import Call, HoldAfterNewKeys, KexCount, Rekey, ReleaseHeld, WaitKex
+    from harness.scenario.execute import run_steps
+
+    writes: list[bytes] = []
+
+    def record_writes(ctx: Context) -> None:
+        real = ctx.sock
+
+        class Recording:
+            def __getattr__(self, name: str) -> object:
+                return getattr(real, name)
+
+            def sendall(self, data: bytes) -> None:
+                writes.append(bytes(data))
+                real.sendall(data)
+
+        ctx.sock = Recording()  # type: ignore[assignment]
+
+    steps = [Handshake(), HoldAfterNewKeys(), Rekey(), Call(record_writes, "record our writes"),
+             Rekey(wait=False), Call(lambda ctx: None if not writes else pytest.fail("wrote while holding")),
+             ReleaseHeld(), WaitKex(), KexCount(3)]  # fmt: skip
+    failure, ctx = run_steps(_scenario("t/hold", steps=steps), {}, server, 1)
+    assert failure is None, failure
+    newkeys_packet = 16 + 16 + 16  # the smallest sealed packet: length, padding, tag/MAC
+    assert len(writes[0]) > newkeys_packet + 300, writes[0]  # NEWKEYS + a whole KEXINIT in one write
+    assert ctx.conn is not None and ctx.conn.kex.count == 3

@@ -301,6 +301,29 @@ class Rekey(Step):
         return f"Rekey({', '.join(self.config)})"
 
 
+class HoldAfterNewKeys(Step):
+    """From our next NEWKEYS on, keep everything we send in the core (nothing is written) until
+    ``ReleaseHeld()``, which writes it in one piece: NEWKEYS and the packets queued after it
+    reach the peer in one TCP segment, so one read of the peer's gets them all. Steps that wait
+    for an answer to held output must come after ``ReleaseHeld()``."""
+
+    def run(self, ctx: Context) -> None:
+        ctx.hold_after_newkeys = _conn(ctx).kex.count
+        ctx.note("holding our output from our next NEWKEYS on")
+
+
+class ReleaseHeld(Step):
+    """Write what ``HoldAfterNewKeys()`` held, in one write."""
+
+    def run(self, ctx: Context) -> None:
+        _conn(ctx)
+        if ctx.hold_after_newkeys is None:
+            raise ValueError("ReleaseHeld() without HoldAfterNewKeys() before it")
+        ctx.hold_after_newkeys = None
+        ctx.note("releasing the held output in one write")
+        ctx.flush()
+
+
 class Disconnect(Step):
     def __init__(self, reason: int = 11, description: str = "scenario done") -> None:
         self.reason, self.description = reason, description
