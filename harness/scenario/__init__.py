@@ -20,6 +20,7 @@ from harness.scenario.model import (
     Scenario,
     Supported,
 )
+from harness.scenario.runner import NotApplicableHere
 from harness.scenario.steps import (
     AUTH_HELD,
     Alive,
@@ -159,6 +160,7 @@ __all__ = [
     "KexMarker",
     "Local",
     "Login",
+    "NotApplicableHere",
     "NotProduct",
     "Observe",
     "Offers",

@@ -10,7 +10,7 @@ from typing import Any
 from harness.scenario.expectations import Expectation
 from harness.scenario.model import Scenario
 from harness.scenario.outcome import cell_outcome, matches_pin, ours_ended_it
-from harness.scenario.runner import Context, StepFailure
+from harness.scenario.runner import Context, NotApplicableHere, StepFailure
 from harness.scenario.steps import flatten
 
 PASS, FAIL, XFAIL, XPASS, NA, ERROR = "pass", "fail", "xfail", "xpass", "n/a", "error"
@@ -57,6 +57,8 @@ def run_steps(scenario: Scenario, params: dict[str, Any], info: Any, seed: int,
         for index, step in enumerate(steps, 1):
             ctx.step_label = f"step {index}/{len(steps)} {step.describe()}"
             step.run(ctx)
+    except NotApplicableHere as exc:
+        ctx.vars["_not_applicable"] = f"{ctx.step_label}: {exc}"
     except StepFailure as exc:
         failure = str(exc)
         ours = ours_ended_it(ctx, ctx.fail_start if ctx.fail_start is not None else ctx.expect_pos)
@@ -137,6 +139,10 @@ def run_one(scenario: Scenario, variant: str, params: dict[str, Any], info: Any,
     failure, ctx = run_steps(scenario, params, info, seed, target)
     harness_error = bool(ctx.vars.get("_harness_error"))
     died = crash() if crash is not None else None
+    if ctx.vars.get("_not_applicable") and not died:
+        result.reason = ctx.vars["_not_applicable"]
+        result.seconds = round(time.monotonic() - started, 3)
+        return result
     if died:
         # A peer must never crash, whatever we sent: the cell fails even where the scenario's
         # expectations were met (a crash that closed the connection "passes" an ExpectClose).

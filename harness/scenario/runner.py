@@ -31,6 +31,12 @@ class StepFailure(AssertionError):
     """A step did not see what it expected; the message is the whole story."""
 
 
+class NotApplicableHere(Exception):
+    """A step found, while running, that the scenario cannot be played against this peer (a
+    client that grants a 2 GiB window cannot be overfilled in useful time). The cell is n/a
+    with this reason: neither a verdict on the peer nor an outcome to pin."""
+
+
 @dataclass
 class Closed(ev.Event):
     """Pseudo-event: the TCP stream ended (EOF or reset)."""

@@ -310,3 +310,21 @@ def test_held_output_after_newkeys_goes_out_in_one_write(server) -> None:  # typ
     newkeys_packet = 16 + 16 + 16  # the smallest sealed packet: length, padding, tag/MAC
     assert len(writes[0]) > newkeys_packet + 300, writes[0]  # NEWKEYS + a whole KEXINIT in one write
     assert ctx.conn is not None and ctx.conn.kex.count == 3
+
+
+def test_a_step_can_find_the_scenario_not_applicable_while_it_runs() -> None:
+    """``NotApplicableHere`` from a step makes the cell n/a with the step and its reason: no
+    verdict, no outcome to pin (Overfill against a client granting a 2 GiB window)."""
+    from harness.scenario import Call, NotApplicableHere, Scenario
+    from harness.scenario.execute import NA, run_one
+
+    def too_big(ctx: Context) -> None:
+        raise NotApplicableHere("the window is 2147483647 bytes")
+
+    scenario = Scenario(steps=[Call(too_big, "look at the window")])
+    scenario.id, scenario.area = "selftest/na", "selftest"
+    info = SimpleNamespace(peer_id="nobody", address=("127.0.0.1", 9), algorithms={})
+    result = run_one(scenario, "selftest/na", {}, info, 1, None, pinned="continued")
+    assert result.status == NA, result.message
+    assert result.reason == "step 1/1 look at the window: the window is 2147483647 bytes"
+    assert not result.outcome and not result.message

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from harness.scenario.runner import Context
+from harness.scenario.runner import Context, NotApplicableHere
 from harness.scenario.steps.base import Composite, Step, _conn, await_event
 from harness.scenario.steps.channels import CloseChannel, Request, SendEof
 from harness.scenario.steps.commands import Handshake
@@ -174,9 +174,14 @@ def ExpectUserauthRequest(**fields: Any) -> Expect:  # noqa: N802
     return Expect(m.UserauthRequest, **fields)
 
 
+# Our unchecked sends fill about 15 MB/s; PuTTY's plink grants 2^31-1 bytes (2.5 minutes).
+OVERFILL_WINDOW_LIMIT = 16 * 1024 * 1024
+
+
 class Overfill(Step):
     """CHANNEL_DATA beyond the client's window: the whole window it granted plus ``extra`` bytes,
-    in packets no larger than its maximum packet size (sent unchecked)."""
+    in packets no larger than its maximum packet size (sent unchecked). A window over
+    ``OVERFILL_WINDOW_LIMIT`` makes the cell n/a rather than a minutes-long fill."""
 
     def __init__(self, extra: int = 4096, name: str = "ch") -> None:
         self.extra, self.name = extra, name
@@ -185,6 +190,9 @@ class Overfill(Step):
         conn = _conn(ctx)
         chan = conn.channels.get(ctx.channels[self.name])
         assert chan.remote_id is not None
+        if chan.remote_window > OVERFILL_WINDOW_LIMIT:
+            raise NotApplicableHere(f"the client granted a window of {chan.remote_window} bytes; filling it "
+                                    f"takes minutes (limit {OVERFILL_WINDOW_LIMIT} bytes)")  # fmt: skip
         total = chan.remote_window + self.extra
         step = max(1, min(chan.remote_max_packet - 64, 8192))
         ctx.note(f"overfill: {total} bytes against a window of {chan.remote_window}")
