@@ -2,6 +2,10 @@
 # both run scripts/setup.sh first (installs OpenSSH, Dropbear and the virtualenv).
 PY := .venv/bin/python
 WORKERS ?= 2
+# Compiled modules are cached in __pycache__ (git-ignored): with PYTHONDONTWRITEBYTECODE set, every
+# pytest worker and every `harness` subprocess compiles (and pytest re-rewrites) the whole package
+# again, about 1.7 s of CPU each, on a machine the runs keep busy.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup test conformance lint
 

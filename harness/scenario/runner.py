@@ -239,6 +239,10 @@ class Context:
                     time.sleep(pause)
         except OSError as exc:
             self.note(f"write failed: {exc}")
+            # What the peer sent before it went away (its DISCONNECT, say) is still readable and
+            # comes first: the write failing is the consequence, not the peer's reaction.
+            while not self.closed and self._read_once(0.0):
+                pass
             self._closed(f"write failed: {exc}")
 
     def _holding(self, conn: Connection) -> bool:
@@ -271,10 +275,16 @@ class Context:
     def pump(self, deadline: float) -> bool:
         """Read once (until ``deadline``); feed the core; log events. False when nothing came."""
         self.flush()
+        came = self._read_once(max(0.0, deadline - time.monotonic()))
+        if came and not self.closed:
+            self.flush()
+        return came
+
+    def _read_once(self, timeout: float) -> bool:
+        """One read (waiting up to ``timeout``) fed to the core. False when nothing came."""
         if self.closed or self.sock is None or self.conn is None:
             return False
-        remaining = max(0.0, deadline - time.monotonic())
-        ready, _, _ = select.select([self.sock], [], [], remaining)
+        ready, _, _ = select.select([self.sock], [], [], timeout)
         if not ready:
             return False
         try:
@@ -304,7 +314,6 @@ class Context:
             self.log.append(LocalError(exc))
             self.transcript.add("!!", f"{type(exc).__name__}: {exc}")
         self._drain()
-        self.flush()
         return True
 
     @property

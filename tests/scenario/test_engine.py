@@ -328,3 +328,34 @@ def test_a_step_can_find_the_scenario_not_applicable_while_it_runs() -> None:
     assert result.status == NA, result.message
     assert result.reason == "step 1/1 look at the window: the window is 2147483647 bytes"
     assert not result.outcome and not result.message
+
+
+def test_a_write_that_fails_reads_first_what_the_peer_sent_before_it_left() -> None:
+    """The peer sent DISCONNECT and closed; our next write fails (EPIPE). The DISCONNECT is
+    still in our receive buffer and is the peer's reaction: it must be logged before the close,
+    not lost behind "write failed" (asyncssh's client, 1 cell in 2,600 under load)."""
+    import struct
+
+    from harness.scenario.runner import Closed
+    from harness.ssh import events as ev
+    from harness.ssh.config import ConnectionConfig
+
+    description = b"Multiple exit results not allowed"
+    payload = b"\x01" + struct.pack(">II", 2, len(description)) + description + struct.pack(">I", 0)
+    padding = 8 - (5 + len(payload)) % 8 + 8
+    packet = struct.pack(">IB", 1 + len(payload) + padding, padding) + payload + bytes(padding)
+    a, b = socket.socketpair()
+    try:
+        ctx = Context(SimpleNamespace(peer_id="x", product="x"), 1, timeout=0.5)
+        ctx.new_connection(ConnectionConfig(), a)
+        b.sendall(b"SSH-2.0-peer_1.0\r\n" + packet)
+        b.close()
+        ctx.conn.start()
+        ctx.flush()  # version line + KEXINIT into a closed socket
+        kinds = [type(event) for event in ctx.log]
+        assert ev.Disconnected in kinds and Closed in kinds, ctx.transcript.text()
+        assert kinds.index(ev.Disconnected) < kinds.index(Closed)
+        disconnect = next(event for event in ctx.log if isinstance(event, ev.Disconnected))
+        assert disconnect.by_peer and disconnect.description == description.decode()
+    finally:
+        a.close()
